@@ -41,7 +41,7 @@ controlplane: ## Build kube-apiserver and etcd from the Go module proxy into bin
 	@hack/build-controlplane.sh >/dev/null
 
 .PHONY: test
-test: controlplane ## Run every test: unit, generated-file checks, envtest suites.
+test: controlplane vet ## Run every test: unit, generated-file checks, envtest suites.
 	KUBEBUILDER_ASSETS="$$(hack/build-controlplane.sh 2>/dev/null | tail -n1)" \
 	  $(GO) test ./... -count=1 -timeout 40m
 
@@ -53,8 +53,8 @@ build: ## Build the operator binary into bin/wallet-operator.
 
 .PHONY: run
 run: controlplane build ## Start a local control plane, install CRDs and RBAC, run the operator, apply the samples.
-	KUBEBUILDER_ASSETS="$$(hack/build-controlplane.sh 2>/dev/null | tail -n1)" \
-	  $(GO) run ./hack/run-local
+	$(GO) build -o bin/run-local ./hack/run-local
+	KUBEBUILDER_ASSETS="$$(hack/build-controlplane.sh 2>/dev/null | tail -n1)" bin/run-local
 
 .PHONY: docker-build
 docker-build: ## Build the container image (needs a Docker engine).
@@ -77,3 +77,7 @@ deploy: ## Deploy the operator (config/default) to the cluster of the current ku
 .PHONY: undeploy
 undeploy: ## Remove the operator (config/default) from the cluster.
 	kubectl kustomize config/default | kubectl delete --ignore-not-found -f -
+
+.PHONY: test-e2e-kind
+test-e2e-kind: ## Run the end-to-end specs on a kind cluster (needs Docker and kind).
+	hack/kind-e2e.sh

@@ -138,7 +138,7 @@ var _ = Describe("admission", func() {
 		}, "must be a non-negative decimal"),
 		Entry("unquoted YAML float", func() *unstructured.Unstructured {
 			return wtx(`{walletRef: {name: main}, type: TopUp, paidCredits: 12.5}`)
-		}, "spec.paidCredits"),
+		}, "spec.paidCredits in body must be of type integer,string: \"number\""),
 		Entry("malformed debit credits", func() *unstructured.Unstructured {
 			return wtx(`{walletRef: {name: main}, type: Debit, origin: api, credits: "ten"}`)
 		}, "spec.credits: Invalid value: \"ten\": must be a decimal with an optional minus sign"),

@@ -1,0 +1,209 @@
+/*
+Copyright 2026 The wallet-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command run-local is `make run`: it starts a local control plane (etcd and
+// kube-apiserver on loopback, data under .local/), installs the CRDs and
+// RBAC, runs the operator (bin/wallet-operator) against it as the operator's
+// own ServiceAccount, applies config/samples and prints how to use kubectl.
+// Ctrl-C stops everything; the next run reuses the data.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/walletop/wallet-operator/internal/localcluster"
+	"github.com/walletop/wallet-operator/internal/testenv"
+)
+
+const (
+	operatorNamespace = "wallet-operator-system"
+	operatorSA        = "wallet-operator-controller-manager"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "run-local:", err)
+		os.Exit(1)
+	}
+}
+
+func say(format string, args ...any) { fmt.Printf("==> "+format+"\n", args...) }
+
+func run() error {
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		return err
+	}
+	assets, err := testenv.ControlPlaneAssets()
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(root, ".local")
+	binary := filepath.Join(root, "bin", "wallet-operator")
+	if _, err := os.Stat(binary); err != nil {
+		return fmt.Errorf("%s not found: run `make build` first (make run does)", binary)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	say("starting etcd and kube-apiserver (data in %s)", dir)
+	cluster, err := localcluster.Start(localcluster.Options{
+		Dir:     dir,
+		Assets:  assets,
+		CRDDirs: []string{filepath.Join(root, "config", "crd", "bases")},
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		say("stopping the control plane (data kept in %s)", dir)
+		if err := cluster.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "run-local: stopping the control plane:", err)
+		}
+	}()
+
+	kubectl := func(args ...string) error {
+		cmd := exec.CommandContext(ctx, "kubectl", args...)
+		cmd.Env = append(os.Environ(), "KUBECONFIG="+cluster.Kubeconfig)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		cmd.Dir = root
+		return cmd.Run()
+	}
+	say("installing CRDs, the operator's namespace and RBAC (config/local)")
+	if err := kubectl("apply", "--server-side", "--force-conflicts", "-k", "config/local"); err != nil {
+		return fmt.Errorf("applying config/local: %w", err)
+	}
+
+	managerKubeconfig := filepath.Join(dir, "manager.kubeconfig")
+	if err := cluster.WriteImpersonatingKubeconfig(managerKubeconfig, operatorNamespace, operatorSA); err != nil {
+		return err
+	}
+	probePort, err := freePort()
+	if err != nil {
+		return err
+	}
+	metricsPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	logPath := filepath.Join(dir, "operator.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+
+	say("starting the operator as ServiceAccount %s/%s (log: %s)", operatorNamespace, operatorSA, logPath)
+	manager := exec.Command(binary,
+		"--kubeconfig", managerKubeconfig,
+		"--ledger", "sqlite://"+filepath.Join(dir, "ledger.db"),
+		"--leader-elect",
+		"--leader-election-namespace", operatorNamespace,
+		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probePort),
+		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metricsPort),
+	)
+	manager.Stdout = logFile
+	manager.Stderr = logFile
+	if err := manager.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", binary, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- manager.Wait() }()
+	defer func() {
+		if manager.ProcessState == nil {
+			say("stopping the operator")
+			_ = manager.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(30 * time.Second):
+				_ = manager.Process.Kill()
+				<-exited
+			}
+		}
+	}()
+	if err := waitReady(ctx, probePort, exited); err != nil {
+		return fmt.Errorf("the operator did not become ready (see %s): %w", logPath, err)
+	}
+
+	say("applying config/samples")
+	if err := kubectl("apply", "-k", "config/samples"); err != nil {
+		return fmt.Errorf("applying config/samples: %w", err)
+	}
+
+	fmt.Printf(`
+wallet-operator is running against a local control plane. In another shell:
+
+  export KUBECONFIG=%s
+  kubectl get wallets,wtx -A
+  kubectl get wallets -n team-a -o yaml
+  kubectl explain wallet.spec.autoTopUp
+
+Operator log: %s
+Metrics (HTTPS, needs a token): https://127.0.0.1:%d/metrics
+Press Ctrl-C to stop; the next 'make run' reuses the data in %s.
+`, cluster.Kubeconfig, logPath, metricsPort, dir)
+
+	select {
+	case <-ctx.Done():
+		fmt.Println()
+		return nil
+	case err := <-exited:
+		return fmt.Errorf("the operator exited (see %s): %v", logPath, err)
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func waitReady(ctx context.Context, port int, exited <-chan error) error {
+	url := fmt.Sprintf("http://127.0.0.1:%d/readyz", port)
+	deadline := time.After(60 * time.Second)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case err := <-exited:
+			return fmt.Errorf("exited: %v", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline:
+			return errors.New("timed out after 60s")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

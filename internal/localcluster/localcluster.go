@@ -1,0 +1,119 @@
+/*
+Copyright 2026 The wallet-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package localcluster runs a Kubernetes control plane (etcd and
+// kube-apiserver) on loopback for `make run` and the end-to-end specs. It
+// keeps its state in a directory, so a second start reuses the data of the
+// first.
+package localcluster
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+// Options configure a local control plane.
+type Options struct {
+	// Dir holds etcd's data and the kubeconfig files; it survives restarts.
+	Dir string
+	// Assets is the directory holding kube-apiserver and etcd.
+	Assets string
+	// CRDDirs are installed (created or updated) on every start.
+	CRDDirs []string
+	// ConfigureAPIServer, if set, may add kube-apiserver flags before start.
+	ConfigureAPIServer func(*envtest.APIServer) error
+}
+
+// Cluster is a running local control plane.
+type Cluster struct {
+	env *envtest.Environment
+	// Config is an admin (system:masters) client configuration.
+	Config *rest.Config
+	// Kubeconfig is the path of the admin kubeconfig file.
+	Kubeconfig string
+}
+
+// Start starts etcd and kube-apiserver, installs the CRDs and writes an admin
+// kubeconfig to Dir/kubeconfig.
+func Start(o Options) (*Cluster, error) {
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	etcdDir := filepath.Join(dir, "etcd")
+	if err := os.MkdirAll(etcdDir, 0o700); err != nil {
+		return nil, err
+	}
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: o.Assets,
+		CRDDirectoryPaths:     o.CRDDirs,
+		ErrorIfCRDPathMissing: true,
+	}
+	env.ControlPlane.Etcd = &envtest.Etcd{DataDir: etcdDir}
+	env.ControlPlane.APIServer = &envtest.APIServer{}
+	if o.ConfigureAPIServer != nil {
+		if err := o.ConfigureAPIServer(env.ControlPlane.APIServer); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := env.Start(); err != nil {
+		return nil, fmt.Errorf("starting the control plane: %w", err)
+	}
+	c := &Cluster{env: env}
+	admin, err := env.AddUser(envtest.User{Name: "local-admin", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		_ = c.Stop()
+		return nil, fmt.Errorf("creating the admin user: %w", err)
+	}
+	c.Config = admin.Config()
+	kubeconfig, err := admin.KubeConfig()
+	if err != nil {
+		_ = c.Stop()
+		return nil, err
+	}
+	c.Kubeconfig = filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(c.Kubeconfig, kubeconfig, 0o600); err != nil {
+		_ = c.Stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+// WriteImpersonatingKubeconfig writes a kubeconfig that acts as the given
+// ServiceAccount (through impersonation by the admin), so that a process
+// using it has exactly the RBAC permissions that ServiceAccount has in a
+// real cluster.
+func (c *Cluster) WriteImpersonatingKubeconfig(path, namespace, serviceAccount string) error {
+	cfg, err := clientcmd.LoadFromFile(c.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	for _, auth := range cfg.AuthInfos {
+		auth.Impersonate = fmt.Sprintf("system:serviceaccount:%s:%s", namespace, serviceAccount)
+		auth.ImpersonateGroups = []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"}
+	}
+	return clientcmd.WriteToFile(*cfg, path)
+}
+
+// Stop stops kube-apiserver and etcd; etcd's data stays in Dir.
+func (c *Cluster) Stop() error {
+	return c.env.Stop()
+}
