@@ -1,0 +1,848 @@
+/*
+Copyright 2026 The wallet-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/walletop/wallet-operator/internal/money"
+)
+
+// Dialect is what differs between the SQL backends.
+type Dialect struct {
+	Name string
+	// Migrations are applied in order, each once, on open.
+	Migrations []string
+	// Placeholder returns the n-th (1-based) bind parameter.
+	Placeholder func(n int) string
+	// LockWallets, if set, locks the wallet rows of a transaction (sorted
+	// ids) so that concurrent writers of other processes wait.
+	LockWallets string
+	// MaxParams bounds the bind parameters of one statement.
+	MaxParams int
+}
+
+// Options tune a SQL store.
+type Options struct {
+	Clock Clock
+	// MaxBatch bounds how many operations one database transaction carries
+	// (group commit). 1 turns group commit off.
+	MaxBatch int
+	// Writers is the number of concurrent committing transactions (1 for
+	// SQLite, which has one writer; more for PostgreSQL).
+	Writers int
+	// Failpoint, for crash tests, is called between the steps of a commit;
+	// an error aborts the transaction there.
+	Failpoint func(step string) error
+}
+
+type job struct {
+	wallet string
+	keys   []string // entries to load (idempotency keys, referenced grants)
+	fn     func(w *walletState, now int64) (any, error)
+	write  bool // normalize first
+	done   chan jobResult
+}
+
+type jobResult struct {
+	v   any
+	err error
+}
+
+// SQLStore is the ledger on a SQL database.
+type SQLStore struct {
+	db    *sql.DB
+	d     Dialect
+	opts  Options
+	jobs  chan *job
+	wg    sync.WaitGroup
+	close sync.Once
+	stop  chan struct{}
+}
+
+var _ Store = (*SQLStore)(nil)
+
+// NewSQLStore applies pending migrations and starts the committers.
+func NewSQLStore(ctx context.Context, db *sql.DB, d Dialect, o Options) (*SQLStore, error) {
+	if o.Clock == nil {
+		o.Clock = SystemClock{}
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 256
+	}
+	if o.Writers <= 0 {
+		o.Writers = 1
+	}
+	s := &SQLStore{db: db, d: d, opts: o, jobs: make(chan *job, 4096), stop: make(chan struct{})}
+	if err := s.migrate(ctx); err != nil {
+		return nil, err
+	}
+	for range o.Writers {
+		s.wg.Add(1)
+		go s.committer()
+	}
+	return s, nil
+}
+
+func (s *SQLStore) q(query string) string {
+	if s.d.Placeholder == nil {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString(s.d.Placeholder(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func (s *SQLStore) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("ledger migrations: %w", err)
+	}
+	var have int
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return fmt.Errorf("ledger migrations: %w", err)
+	}
+	for v := have + 1; v <= len(s.d.Migrations); v++ {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		for _, stmt := range strings.Split(s.d.Migrations[v-1], ";\n") {
+			if strings.TrimSpace(stmt) == "" {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				_ = tx.Rollback()
+				return fmt.Errorf("ledger migration %d: %w", v, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), v, time.Now().UnixMicro()); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("ledger migration %d: %w", v, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("ledger migration %d: %w", v, err)
+		}
+	}
+	return nil
+}
+
+// Close stops the committers (after the queued operations) and closes the database.
+func (s *SQLStore) Close() error {
+	s.close.Do(func() { close(s.stop) })
+	s.wg.Wait()
+	return s.db.Close()
+}
+
+// DB returns the underlying database (for tests and tools).
+func (s *SQLStore) DB() *sql.DB { return s.db }
+
+func (s *SQLStore) submit(ctx context.Context, j *job) (any, error) {
+	j.done = make(chan jobResult, 1)
+	select {
+	case <-s.stop:
+		return nil, errors.New("ledger is closed")
+	default:
+	}
+	select {
+	case s.jobs <- j:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-s.stop:
+		return nil, errors.New("ledger is closed")
+	}
+	// Once queued, the job is committed or refused as a whole: wait for it
+	// even if ctx ends, so a caller never mistakes a committed write for a
+	// lost one.
+	r := <-j.done
+	return r.v, r.err
+}
+
+func (s *SQLStore) committer() {
+	defer s.wg.Done()
+	for {
+		var first *job
+		select {
+		case first = <-s.jobs:
+		case <-s.stop:
+			// drain what is queued, then stop
+			for {
+				select {
+				case j := <-s.jobs:
+					s.run([]*job{j})
+				default:
+					return
+				}
+			}
+		}
+		batch := []*job{first}
+	fill:
+		for len(batch) < s.opts.MaxBatch {
+			select {
+			case j := <-s.jobs:
+				batch = append(batch, j)
+			default:
+				break fill
+			}
+		}
+		s.run(batch)
+	}
+}
+
+// run commits a batch in one transaction. If the commit fails, every job
+// that would have written anything gets the error, and none of it is kept.
+func (s *SQLStore) run(batch []*job) {
+	results := make([]jobResult, len(batch))
+	err := s.runTx(batch, results)
+	if err != nil && len(batch) > 1 {
+		// One job may have hit a database error that is its own (e.g. a
+		// value the database refuses): retry each alone so that only it fails.
+		for i, j := range batch {
+			one := make([]jobResult, 1)
+			if err := s.runTx([]*job{j}, one); err != nil {
+				one[0] = jobResult{err: err}
+			}
+			results[i] = one[0]
+		}
+	} else if err != nil {
+		results[0] = jobResult{err: err}
+	}
+	for i, j := range batch {
+		j.done <- results[i]
+	}
+}
+
+func (s *SQLStore) runTx(batch []*job, results []jobResult) (err error) {
+	ctx := context.Background()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("ledger: begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	now := micros(s.opts.Clock.Now())
+	// Load each wallet once, in a fixed order (no deadlock between writers).
+	keys := map[string][]string{}
+	for _, j := range batch {
+		keys[j.wallet] = append(keys[j.wallet], j.keys...)
+	}
+	names := make([]string, 0, len(keys))
+	for n := range keys {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	states := map[string]*walletState{}
+	for _, n := range names {
+		w, err := s.load(ctx, tx, n, keys[n])
+		if err != nil {
+			return err
+		}
+		states[n] = w // nil: not found
+	}
+	for i, j := range batch {
+		w := states[j.wallet]
+		if w == nil {
+			results[i] = jobResult{err: fmt.Errorf("%w: %s", ErrWalletNotFound, j.wallet)}
+			continue
+		}
+		if j.write {
+			w.normalize(now)
+		}
+		v, err := j.fn(w, now)
+		results[i] = jobResult{v: v, err: err}
+	}
+	if err := s.flush(ctx, tx, names, states, now); err != nil {
+		return err
+	}
+	if err := s.failpoint("before-commit"); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("ledger: commit: %w", err)
+	}
+	return nil
+}
+
+func (s *SQLStore) failpoint(step string) error {
+	if s.opts.Failpoint == nil {
+		return nil
+	}
+	return s.opts.Failpoint(step)
+}
+
+const grantCols = `g.id, g.entry_id, e.key, g.category, g.original, g.remaining, g.priority, g.effective_at, g.expires_at, g.origins, g.endpoints, g.status, g.activated, g.settled_at, g.created_at`
+
+func scanGrant(sc interface{ Scan(...any) error }) (*grantRow, int64, error) {
+	g := &grantRow{}
+	var entryID int64
+	var cat, status, activated int
+	var expires, settled sql.NullInt64
+	var origins, endpoints string
+	if err := sc.Scan(&g.id, &entryID, &g.entryKey, &cat, &g.original, &g.remaining, &g.priority, &g.effectiveAt, &expires,
+		&origins, &endpoints, &status, &activated, &settled, &g.createdAt); err != nil {
+		return nil, 0, err
+	}
+	g.category = categories[cat]
+	g.status = statuses[status]
+	g.activated = activated != 0
+	g.expiresAt = never
+	if expires.Valid {
+		g.expiresAt = expires.Int64
+	}
+	g.settledAt = settled.Int64
+	g.applies = AppliesTo{Origins: splitList(origins), Endpoints: splitList(endpoints)}
+	return g, entryID, nil
+}
+
+const entryCols = `id, seq, key, hash, type, status, credits, paid, granted, origin, endpoint, ref, description, ts, applied_at, balance_after, debt_after, payment`
+
+func scanEntry(sc interface{ Scan(...any) error }) (*entryRow, error) {
+	e := &entryRow{}
+	var typ, status, payment int
+	var origin, endpoint, ref, desc sql.NullString
+	if err := sc.Scan(&e.id, &e.seq, &e.key, &e.hash, &typ, &status, &e.credits, &e.paid, &e.granted, &origin, &endpoint,
+		&ref, &desc, &e.ts, &e.appliedAt, &e.balanceAfter, &e.debtAfter, &payment); err != nil {
+		return nil, err
+	}
+	e.typ = entryTypes[typ]
+	e.status = statuses[status]
+	e.origin, e.endpoint, e.ref, e.description = origin.String, endpoint.String, ref.String, desc.String
+	e.payment = payment != 0
+	return e, nil
+}
+
+// load reads a wallet, locks it (where the dialect can), and loads its live
+// grants and the entries with the given keys (with their grants).
+func (s *SQLStore) load(ctx context.Context, tx *sql.Tx, name string, keys []string) (*walletState, error) {
+	w := &walletState{name: name, entries: map[string]*entryRow{}}
+	var origins, endpoints string
+	var terminated sql.NullInt64
+	row := tx.QueryRowContext(ctx, s.q(`SELECT id, currency, rate, overdraft, origins, endpoints, terminated_at, seq, debt, created_at FROM wallets WHERE name = ?`+s.d.LockWallets), name)
+	if err := row.Scan(&w.id, &w.currency, &w.rate, &w.overdraft, &origins, &endpoints, &terminated, &w.seq, &w.debt, &w.createdAt); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("ledger: loading wallet %s: %w", name, err)
+	}
+	w.applies = AppliesTo{Origins: splitList(origins), Endpoints: splitList(endpoints)}
+	w.terminated = terminated.Int64
+	byID := map[int64]*grantRow{}
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT `+grantCols+` FROM grants g JOIN entries e ON e.id = g.entry_id WHERE g.wallet_id = ? AND g.live = 1 ORDER BY g.id`), w.id)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: loading grants of %s: %w", name, err)
+	}
+	for rows.Next() {
+		g, _, err := scanGrant(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		byID[g.id] = g
+		w.grants = append(w.grants, g)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		return w, nil
+	}
+	uniq := map[string]bool{}
+	var args []any
+	args = append(args, w.id)
+	for _, k := range keys {
+		if k != "" && !uniq[k] {
+			uniq[k] = true
+			args = append(args, k)
+		}
+	}
+	if len(args) == 1 {
+		return w, nil
+	}
+	ph := strings.TrimSuffix(strings.Repeat("?,", len(args)-1), ",")
+	rows, err = tx.QueryContext(ctx, s.q(`SELECT `+entryCols+` FROM entries WHERE wallet_id = ? AND key IN (`+ph+`)`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: loading entries of %s: %w", name, err)
+	}
+	var entryIDs []any
+	var refs []any
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		w.entries[e.key] = e
+		entryIDs = append(entryIDs, e.id)
+		if e.typ == EntryRefund && !uniq[e.ref] {
+			uniq[e.ref] = true
+			refs = append(refs, e.ref)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(refs) > 0 {
+		// the grant a loaded refund refers to
+		ph = strings.TrimSuffix(strings.Repeat("?,", len(refs)), ",")
+		rows, err = tx.QueryContext(ctx, s.q(`SELECT `+entryCols+` FROM entries WHERE wallet_id = ? AND key IN (`+ph+`)`), append([]any{w.id}, refs...)...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			e, err := scanEntry(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			w.entries[e.key] = e
+			entryIDs = append(entryIDs, e.id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	if len(entryIDs) == 0 {
+		return w, nil
+	}
+	// Grants of the loaded entries, live or not (a refund's grant may be empty).
+	ph = strings.TrimSuffix(strings.Repeat("?,", len(entryIDs)), ",")
+	rows, err = tx.QueryContext(ctx, s.q(`SELECT `+grantCols+` FROM grants g JOIN entries e ON e.id = g.entry_id WHERE g.entry_id IN (`+ph+`)`), entryIDs...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		g, _, err := scanGrant(rows)
+		if err != nil {
+			return nil, err
+		}
+		if byID[g.id] == nil {
+			byID[g.id] = g
+			w.grants = append(w.grants, g)
+		}
+	}
+	return w, rows.Err()
+}
+
+var (
+	categories = []Category{Paid, Granted}
+	statuses   = []Status{StatusPending, StatusSettled, StatusFailed, StatusExpired}
+	entryTypes = []EntryType{EntryGrant, EntryDebit, EntryVoid, EntryRefund, EntryExpiry, EntryAdjustment, EntrySettlement}
+)
+
+func indexOf[T comparable](list []T, v T) int {
+	for i, x := range list {
+		if x == v {
+			return i
+		}
+	}
+	panic(fmt.Sprintf("ledger: unknown value %v", v))
+}
+
+func joinList(l []string) string { return strings.Join(l, "\x1f") }
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\x1f")
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullTime(v int64) any {
+	if v == never || v == 0 {
+		return nil
+	}
+	return v
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// insertRows inserts rows with a multi-row INSERT, in chunks that respect
+// the dialect's parameter limit; returning, if set, scans one row per
+// inserted row.
+func (s *SQLStore) insertRows(ctx context.Context, tx *sql.Tx, head string, cols int, rows [][]any, returning string, scan func(*sql.Rows) error) error {
+	per := max(1, s.d.MaxParams/cols)
+	for start := 0; start < len(rows); start += per {
+		chunk := rows[start:min(len(rows), start+per)]
+		var b strings.Builder
+		b.WriteString(head)
+		b.WriteString(" VALUES ")
+		args := make([]any, 0, len(chunk)*cols)
+		one := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
+		for i, r := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(one)
+			args = append(args, r...)
+		}
+		if returning == "" {
+			if _, err := tx.ExecContext(ctx, s.q(b.String()), args...); err != nil {
+				return err
+			}
+			continue
+		}
+		b.WriteString(" RETURNING ")
+		b.WriteString(returning)
+		rs, err := tx.QueryContext(ctx, s.q(b.String()), args...)
+		if err != nil {
+			return err
+		}
+		for rs.Next() {
+			if err := scan(rs); err != nil {
+				rs.Close()
+				return err
+			}
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// flush writes what the batch's operations produced.
+func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states map[string]*walletState, now int64) error {
+	// 1. entries
+	type seqKey struct{ wallet, seq int64 }
+	newEntries := map[seqKey]*entryRow{}
+	var rows [][]any
+	for _, n := range names {
+		w := states[n]
+		if w == nil {
+			continue
+		}
+		for _, e := range w.newEntries {
+			newEntries[seqKey{w.id, e.seq}] = e
+			rows = append(rows, []any{w.id, e.seq, e.key, e.hash, indexOf(entryTypes, e.typ), indexOf(statuses, e.status),
+				e.credits, e.paid, e.granted, nullable(e.origin), nullable(e.endpoint), nullable(e.ref), nullable(e.description),
+				e.ts, e.appliedAt, e.balanceAfter, e.debtAfter, b2i(e.payment)})
+		}
+	}
+	if err := s.insertRows(ctx, tx, `INSERT INTO entries (wallet_id, seq, key, hash, type, status, credits, paid, granted, origin, endpoint, ref, description, ts, applied_at, balance_after, debt_after, payment)`,
+		18, rows, "id, wallet_id, seq", func(r *sql.Rows) error {
+			var id, wid, seq int64
+			if err := r.Scan(&id, &wid, &seq); err != nil {
+				return err
+			}
+			newEntries[seqKey{wid, seq}].id = id
+			return nil
+		}); err != nil {
+		return fmt.Errorf("ledger: writing entries: %w", err)
+	}
+	if err := s.failpoint("after-entries"); err != nil {
+		return err
+	}
+	// 2. status changes of earlier entries (payments)
+	for _, n := range names {
+		w := states[n]
+		if w == nil {
+			continue
+		}
+		for _, e := range w.entries {
+			if e.statusDirty && !e.isNew {
+				if _, err := tx.ExecContext(ctx, s.q(`UPDATE entries SET status = ? WHERE id = ?`), indexOf(statuses, e.status), e.id); err != nil {
+					return fmt.Errorf("ledger: updating entry status: %w", err)
+				}
+			}
+		}
+	}
+	// 3. grants: new ones, then changed ones
+	type grantKey struct {
+		entry int64
+		cat   int
+	}
+	newGrants := map[grantKey]*grantRow{}
+	rows = rows[:0]
+	for _, n := range names {
+		w := states[n]
+		if w == nil {
+			continue
+		}
+		for _, g := range w.grants {
+			if !g.isNew {
+				continue
+			}
+			cat := indexOf(categories, g.category)
+			newGrants[grantKey{g.entry.id, cat}] = g
+			rows = append(rows, []any{w.id, g.entry.id, cat, g.original, g.remaining, g.priority, g.effectiveAt, nullTime(g.expiresAt),
+				joinList(g.applies.Origins), joinList(g.applies.Endpoints), indexOf(statuses, g.status), b2i(g.activated),
+				nullTime(g.settledAt), g.createdAt, b2i(g.live())})
+		}
+	}
+	if err := s.insertRows(ctx, tx, `INSERT INTO grants (wallet_id, entry_id, category, original, remaining, priority, effective_at, expires_at, origins, endpoints, status, activated, settled_at, created_at, live)`,
+		15, rows, "id, entry_id, category", func(r *sql.Rows) error {
+			var id, eid int64
+			var cat int
+			if err := r.Scan(&id, &eid, &cat); err != nil {
+				return err
+			}
+			newGrants[grantKey{eid, cat}].id = id
+			return nil
+		}); err != nil {
+		return fmt.Errorf("ledger: writing grants: %w", err)
+	}
+	if err := s.failpoint("after-grants"); err != nil {
+		return err
+	}
+	for _, n := range names {
+		w := states[n]
+		if w == nil {
+			continue
+		}
+		for _, g := range w.grants {
+			if g.isNew || !g.dirty {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE grants SET remaining = ?, status = ?, activated = ?, settled_at = ?, live = ? WHERE id = ?`),
+				g.remaining, indexOf(statuses, g.status), b2i(g.activated), nullTime(g.settledAt), b2i(g.live()), g.id); err != nil {
+				return fmt.Errorf("ledger: updating grants: %w", err)
+			}
+		}
+	}
+	// 4. allocations
+	rows = rows[:0]
+	for _, n := range names {
+		w := states[n]
+		if w == nil {
+			continue
+		}
+		for _, e := range w.newEntries {
+			for _, a := range e.allocs {
+				rows = append(rows, []any{e.id, a.grant.id, a.amount})
+			}
+		}
+	}
+	if err := s.insertRows(ctx, tx, `INSERT INTO allocations (entry_id, grant_id, amount)`, 3, rows, "", nil); err != nil {
+		return fmt.Errorf("ledger: writing allocations: %w", err)
+	}
+	if err := s.failpoint("after-allocations"); err != nil {
+		return err
+	}
+	// 5. wallet snapshots
+	for _, n := range names {
+		w := states[n]
+		if w == nil || !w.dirty {
+			continue
+		}
+		paid, granted, pending, next, nextExp := w.totals(now)
+		var expAt, expCredits any
+		if nextExp != nil {
+			expAt, expCredits = micros(nextExp.At), int64(nextExp.Credits)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE wallets SET seq = ?, debt = ?, paid = ?, granted = ?, pending = ?, next_change = ?, next_exp_at = ?, next_exp_credits = ?, computed_at = ?, terminated_at = ? WHERE id = ?`),
+			w.seq, w.debt, paid, granted, pending, next, expAt, expCredits, now, nullTime(w.terminated), w.id); err != nil {
+			return fmt.Errorf("ledger: updating wallet: %w", err)
+		}
+	}
+	if err := s.failpoint("after-wallets"); err != nil {
+		return err
+	}
+	// 6. hourly rollups
+	rows = rows[:0]
+	for _, n := range names {
+		w := states[n]
+		if w == nil {
+			continue
+		}
+		for k, d := range w.rollups {
+			rows = append(rows, []any{k.wallet, k.hour, k.origin, k.endpoint, d.debited, d.credited, d.removed, d.count})
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return fmt.Sprint(rows[i][:4]) < fmt.Sprint(rows[j][:4]) })
+	if err := s.insertRowsUpsert(ctx, tx, rows); err != nil {
+		return fmt.Errorf("ledger: writing rollups: %w", err)
+	}
+	return nil
+}
+
+func (s *SQLStore) insertRowsUpsert(ctx context.Context, tx *sql.Tx, rows [][]any) error {
+	per := max(1, s.d.MaxParams/8)
+	for start := 0; start < len(rows); start += per {
+		chunk := rows[start:min(len(rows), start+per)]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO rollups (wallet_id, hour, origin, endpoint, debited, credited, removed, count) VALUES `)
+		var args []any
+		for i, r := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(?,?,?,?,?,?,?,?)")
+			args = append(args, r...)
+		}
+		b.WriteString(` ON CONFLICT (wallet_id, hour, origin, endpoint) DO UPDATE SET debited = rollups.debited + excluded.debited, credited = rollups.credited + excluded.credited, removed = rollups.removed + excluded.removed, count = rollups.count + excluded.count`)
+		if _, err := tx.ExecContext(ctx, s.q(b.String()), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ---- writes ----
+
+// OpenWallet creates the wallet, or updates its mutable settings.
+func (s *SQLStore) OpenWallet(ctx context.Context, spec WalletSpec) error {
+	if spec.Wallet == "" || len(spec.Wallet) > 512 {
+		return fmt.Errorf("%w: a wallet name of 1 to 512 bytes is required", ErrInvalid)
+	}
+	if spec.Rate <= 0 || spec.OverdraftLimit < 0 || spec.OverdraftLimit > money.MaxAmount {
+		return fmt.Errorf("%w: rate must be positive and the overdraft limit between 0 and %s", ErrInvalid, money.MaxAmount)
+	}
+	now := micros(s.opts.Clock.Now())
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO wallets (name, currency, rate, overdraft, origins, endpoints, created_at, computed_at, next_change) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`),
+		spec.Wallet, spec.Currency, spec.Rate, spec.OverdraftLimit, joinList(spec.AppliesTo.Origins), joinList(spec.AppliesTo.Endpoints), now, now, int64(never))
+	if err != nil {
+		return fmt.Errorf("ledger: opening wallet: %w", err)
+	}
+	var currency string
+	var rate money.Micros
+	if err := s.db.QueryRowContext(ctx, s.q(`SELECT currency, rate FROM wallets WHERE name = ?`), spec.Wallet).Scan(&currency, &rate); err != nil {
+		return fmt.Errorf("ledger: opening wallet: %w", err)
+	}
+	if currency != spec.Currency || rate != spec.Rate {
+		return fmt.Errorf("%w: wallet %s exists with currency %s and rate %s", ErrConflict, spec.Wallet, currency, rate)
+	}
+	_, err = s.db.ExecContext(ctx, s.q(`UPDATE wallets SET overdraft = ?, origins = ?, endpoints = ? WHERE name = ?`),
+		spec.OverdraftLimit, joinList(spec.AppliesTo.Origins), joinList(spec.AppliesTo.Endpoints), spec.Wallet)
+	return err
+}
+
+func (s *SQLStore) write(ctx context.Context, wallet string, keys []string, fn func(w *walletState, now int64) (Result, error)) (Result, error) {
+	v, err := s.submit(ctx, &job{wallet: wallet, keys: keys, write: true, fn: func(w *walletState, now int64) (any, error) {
+		return fn(w, now)
+	}})
+	if err != nil {
+		return Result{}, err
+	}
+	return v.(Result), nil
+}
+
+// Grant adds credits.
+func (s *SQLStore) Grant(ctx context.Context, req GrantRequest) (Result, error) {
+	if err := checkKey(req.Key); err != nil {
+		return Result{}, err
+	}
+	key := req.Key
+	req.Key = ""
+	h := payloadHash(req)
+	req.Key = key
+	return s.write(ctx, req.Wallet, []string{req.Key}, func(w *walletState, now int64) (Result, error) { return w.grant(req, h, now) })
+}
+
+// Debit consumes credits.
+func (s *SQLStore) Debit(ctx context.Context, req DebitRequest) (Result, error) {
+	if err := checkKey(req.Key); err != nil {
+		return Result{}, err
+	}
+	key := req.Key
+	req.Key = ""
+	h := payloadHash(req)
+	req.Key = key
+	return s.write(ctx, req.Wallet, []string{req.Key}, func(w *walletState, now int64) (Result, error) { return w.debit(req, h, now) })
+}
+
+// Void removes credits.
+func (s *SQLStore) Void(ctx context.Context, req VoidRequest) (Result, error) {
+	if err := checkKey(req.Key); err != nil {
+		return Result{}, err
+	}
+	key := req.Key
+	req.Key = ""
+	h := payloadHash(req)
+	req.Key = key
+	return s.write(ctx, req.Wallet, []string{req.Key, req.GrantKey}, func(w *walletState, now int64) (Result, error) { return w.void(req, h, now) })
+}
+
+// Refund returns paid credits of one grant.
+func (s *SQLStore) Refund(ctx context.Context, req RefundRequest) (Result, error) {
+	if err := checkKey(req.Key); err != nil {
+		return Result{}, err
+	}
+	key := req.Key
+	req.Key = ""
+	h := payloadHash(req)
+	req.Key = key
+	return s.write(ctx, req.Wallet, []string{req.Key, req.GrantKey}, func(w *walletState, now int64) (Result, error) { return w.refund(req, h, now) })
+}
+
+// Adjust corrects the balance.
+func (s *SQLStore) Adjust(ctx context.Context, req AdjustRequest) (Result, error) {
+	if err := checkKey(req.Key); err != nil {
+		return Result{}, err
+	}
+	key := req.Key
+	req.Key = ""
+	h := payloadHash(req)
+	req.Key = key
+	return s.write(ctx, req.Wallet, []string{req.Key}, func(w *walletState, now int64) (Result, error) { return w.adjust(req, h, now) })
+}
+
+// SettlePayment marks a pending payment paid or failed.
+func (s *SQLStore) SettlePayment(ctx context.Context, wallet, key string, status Status) (Result, error) {
+	return s.write(ctx, wallet, []string{key, "settle:" + key}, func(w *walletState, now int64) (Result, error) {
+		return w.settle(key, status, now)
+	})
+}
+
+// Terminate ends the wallet: remaining credits expire, writes are refused.
+func (s *SQLStore) Terminate(ctx context.Context, wallet string) (Result, error) {
+	return s.write(ctx, wallet, nil, func(w *walletState, now int64) (Result, error) { return w.terminate(now), nil })
+}
+
+// ExpireDue expires what is due and activates what became effective.
+func (s *SQLStore) ExpireDue(ctx context.Context, wallet string) (int, error) {
+	v, err := s.submit(ctx, &job{wallet: wallet, fn: func(w *walletState, now int64) (any, error) {
+		return w.normalize(now), nil
+	}})
+	if err != nil {
+		return 0, err
+	}
+	return v.(int), nil
+}

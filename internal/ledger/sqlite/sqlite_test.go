@@ -1,0 +1,76 @@
+/*
+Copyright 2026 The wallet-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package sqlite_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/walletop/wallet-operator/internal/ledger"
+	"github.com/walletop/wallet-operator/internal/ledger/ledgertest"
+	"github.com/walletop/wallet-operator/internal/ledger/sqlite"
+)
+
+func open(t *testing.T, clock ledger.Clock) ledger.Store {
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "ledger.db"), ledger.Options{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) { ledgertest.Run(t, open) }
+
+// TestVerifyFindsTampering proves Verify is not a rubber stamp: each kind of
+// corruption written behind the ledger's back is reported.
+func TestVerifyFindsTampering(t *testing.T) {
+	for name, stmt := range map[string]string{
+		"grant remaining": `UPDATE grants SET remaining = remaining + 1`,
+		"wallet snapshot": `UPDATE wallets SET paid = paid + 1`,
+		"wallet debt":     `UPDATE wallets SET debt = debt + 1`,
+		"lost entry":      `DELETE FROM entries WHERE seq = 2`,
+		"rollup":          `UPDATE rollups SET debited = debited + 1 WHERE debited > 0`,
+		"lost allocation": `DELETE FROM allocations WHERE rowid IN (SELECT MAX(rowid) FROM allocations)`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := open(t, ledgertest.NewClock()).(*ledger.SQLStore)
+			defer s.Close()
+			ctx := t.Context()
+			if err := s.OpenWallet(ctx, ledger.WalletSpec{Wallet: "w", Currency: "EUR", Rate: 1_000_000}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "g", Paid: 10_000_000, Priority: 50}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Debit(ctx, ledger.DebitRequest{Wallet: "w", Key: "d", Credits: 1_000_000, Origin: "api"}); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := s.Verify(ctx)
+			if err != nil || len(rep.Problems) != 0 {
+				t.Fatalf("clean ledger: %v %v", rep.Problems, err)
+			}
+			if _, err := s.DB().ExecContext(ctx, stmt); err != nil {
+				t.Fatal(err)
+			}
+			rep, err = s.Verify(ctx)
+			if err != nil || len(rep.Problems) == 0 {
+				t.Fatalf("Verify did not notice %s: %v", name, err)
+			}
+			t.Logf("found: %v", rep.Problems)
+		})
+	}
+}
