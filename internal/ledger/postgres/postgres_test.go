@@ -1,0 +1,130 @@
+/*
+Copyright 2026 The wallet-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package postgres_test
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"github.com/walletop/wallet-operator/internal/ledger"
+	"github.com/walletop/wallet-operator/internal/ledger/ledgertest"
+	"github.com/walletop/wallet-operator/internal/ledger/postgres"
+	"github.com/walletop/wallet-operator/internal/testenv"
+)
+
+var server *testenv.Postgres
+
+func TestMain(m *testing.M) {
+	var err error
+	server, err = testenv.StartPostgres()
+	if err != nil {
+		if testenv.InCI() {
+			fmt.Fprintln(os.Stderr, "CI=true and PostgreSQL cannot start:", err)
+			os.Exit(1)
+		}
+		fmt.Fprintln(os.Stderr, "skipping the PostgreSQL suites (set CI=true to make this a failure):", err)
+	}
+	code := m.Run()
+	if server != nil {
+		server.Stop()
+	}
+	os.Exit(code)
+}
+
+// URL returns a new empty database, or skips (fails in CI) without a server.
+func newDatabase(t *testing.T) string {
+	t.Helper()
+	if server == nil {
+		testenv.Missing(testenv.ErrNoPostgres, func(m string) { t.Skip(m) }, func(m string) { t.Fatal(m) })
+	}
+	url, err := server.NewDatabase(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return url
+}
+
+func open(t *testing.T, clock ledger.Clock) ledger.Store {
+	s, err := postgres.Open(t.Context(), newDatabase(t), ledger.Options{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) { ledgertest.Run(t, open) }
+
+// TestTwoReplicasWriteOneWallet runs two stores (two operator replicas, each
+// with its own connection pool) against one database, both applying the
+// same debits at once: every key applies exactly once and Verify passes.
+func TestTwoReplicasWriteOneWallet(t *testing.T) {
+	url := newDatabase(t)
+	clock := ledgertest.NewClock()
+	var stores []*ledger.SQLStore
+	for range 2 {
+		s, err := postgres.Open(t.Context(), url, ledger.Options{Clock: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		stores = append(stores, s)
+	}
+	ctx := t.Context()
+	if err := stores[0].OpenWallet(ctx, ledger.WalletSpec{Wallet: "hot", Currency: "USD", Rate: 1_000_000, OverdraftLimit: 0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := stores[1].OpenWallet(ctx, ledger.WalletSpec{Wallet: "hot", Currency: "USD", Rate: 1_000_000, OverdraftLimit: 0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stores[0].Grant(ctx, ledger.GrantRequest{Wallet: "hot", Key: "g", Paid: 500_000_000, Priority: 50}); err != nil {
+		t.Fatal(err)
+	}
+	const workers, perWorker = 8, 60 // 480 distinct debits of 1 credit, each sent to both replicas
+	errs := make(chan error, 2*workers*perWorker)
+	done := make(chan struct{})
+	for w := range workers {
+		for r, s := range stores {
+			go func() {
+				for i := range perWorker {
+					_, err := s.Debit(ctx, ledger.DebitRequest{Wallet: "hot", Key: fmt.Sprintf("d-%d-%d", w, i), Credits: 1_000_000, Origin: "api"})
+					if err != nil {
+						errs <- fmt.Errorf("replica %d: %w", r, err)
+					}
+				}
+				done <- struct{}{}
+			}()
+		}
+	}
+	for range 2 * workers {
+		<-done
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for _, s := range stores {
+		b, err := s.Balance(ctx, "hot")
+		if err != nil || b.Available != 20_000_000 || b.Sequence != 1+workers*perWorker {
+			t.Fatalf("balance %+v, %v; want 20 credits after %d entries", b, err, 1+workers*perWorker)
+		}
+	}
+	rep, err := stores[1].Verify(ctx)
+	if err != nil || len(rep.Problems) > 0 {
+		t.Fatalf("verify: %v %v", rep.Problems, err)
+	}
+}
