@@ -809,7 +809,9 @@ func (w *walletState) terminate(now int64) Result {
 			g.status = StatusExpired
 			g.dirty = true
 		case StatusSettled:
-			w.expireGrant(g, now, now)
+			if g.live() { // a used-up grant stays as it was
+				w.expireGrant(g, now, now)
+			}
 		}
 	}
 	w.terminated = now

@@ -128,3 +128,11 @@ func TestTwoReplicasWriteOneWallet(t *testing.T) {
 		t.Fatalf("verify: %v %v", rep.Problems, err)
 	}
 }
+
+func TestModel(t *testing.T) {
+	cfg := ledgertest.ModelConfig{Runs: 4, Seqs: 250, Steps: 25, Seed: 1001}
+	if testing.Short() {
+		cfg = ledgertest.ModelConfig{Runs: 1, Seqs: 40, Steps: 25, Seed: 1001}
+	}
+	ledgertest.RunModel(t, open, cfg)
+}

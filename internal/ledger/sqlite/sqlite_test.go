@@ -74,3 +74,11 @@ func TestVerifyFindsTampering(t *testing.T) {
 		})
 	}
 }
+
+func TestModel(t *testing.T) {
+	cfg := ledgertest.ModelConfig{Runs: 4, Seqs: 250, Steps: 25, Seed: 1}
+	if testing.Short() {
+		cfg = ledgertest.ModelConfig{Runs: 1, Seqs: 40, Steps: 25, Seed: 1}
+	}
+	ledgertest.RunModel(t, open, cfg)
+}
