@@ -17,6 +17,7 @@ limitations under the License.
 package postgres_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"testing"
@@ -30,6 +31,7 @@ import (
 var server *testenv.Postgres
 
 func TestMain(m *testing.M) {
+	ledgertest.CrashChild(openDSN)
 	var err error
 	server, err = testenv.StartPostgres()
 	if err != nil {
@@ -59,13 +61,25 @@ func newDatabase(t *testing.T) string {
 	return url
 }
 
-func open(t *testing.T, clock ledger.Clock) ledger.Store {
-	s, err := postgres.Open(t.Context(), newDatabase(t), ledger.Options{Clock: clock})
+func openDSN(ctx context.Context, url string, o ledger.Options) (ledger.Store, error) {
+	return postgres.Open(ctx, url, o)
+}
+
+func openWith(t *testing.T, o ledger.Options) ledger.Store {
+	s, err := postgres.Open(t.Context(), newDatabase(t), o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
+
+func open(t *testing.T, clock ledger.Clock) ledger.Store {
+	return openWith(t, ledger.Options{Clock: clock})
+}
+
+func TestCrashAbandonedTransaction(t *testing.T) { ledgertest.RunAbandon(t, openWith) }
+
+func TestCrashKilledProcess(t *testing.T) { ledgertest.RunKill(t, newDatabase, openDSN) }
 
 func TestConformance(t *testing.T) { ledgertest.Run(t, open) }
 

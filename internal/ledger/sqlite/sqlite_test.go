@@ -17,6 +17,8 @@ limitations under the License.
 package sqlite_test
 
 import (
+	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -25,12 +27,31 @@ import (
 	"github.com/walletop/wallet-operator/internal/ledger/sqlite"
 )
 
-func open(t *testing.T, clock ledger.Clock) ledger.Store {
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "ledger.db"), ledger.Options{Clock: clock})
+func TestMain(m *testing.M) {
+	ledgertest.CrashChild(openDSN)
+	os.Exit(m.Run())
+}
+
+func openDSN(ctx context.Context, path string, o ledger.Options) (ledger.Store, error) {
+	return sqlite.Open(ctx, path, o)
+}
+
+func openWith(t *testing.T, o ledger.Options) ledger.Store {
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "ledger.db"), o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
+}
+
+func open(t *testing.T, clock ledger.Clock) ledger.Store {
+	return openWith(t, ledger.Options{Clock: clock})
+}
+
+func TestCrashAbandonedTransaction(t *testing.T) { ledgertest.RunAbandon(t, openWith) }
+
+func TestCrashKilledProcess(t *testing.T) {
+	ledgertest.RunKill(t, func(t *testing.T) string { return filepath.Join(t.TempDir(), "ledger.db") }, openDSN)
 }
 
 func TestConformance(t *testing.T) { ledgertest.Run(t, open) }
