@@ -6,7 +6,7 @@ WORKDIR /workspace
 # Cache modules before copying the sources.
 COPY go.mod go.sum ./
 RUN go mod download
-COPY main.go ./
+COPY *.go ./
 COPY api/ api/
 COPY internal/ internal/
 COPY controllers/ controllers/

@@ -18,9 +18,11 @@ limitations under the License.
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -35,6 +37,7 @@ import (
 
 	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
 	"github.com/walletop/wallet-operator/internal/dsn"
+	"github.com/walletop/wallet-operator/internal/ledger/backend"
 )
 
 var scheme = runtime.NewScheme()
@@ -73,6 +76,9 @@ func (o *options) bind(fs *flag.FlagSet) {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "ledger" {
+		os.Exit(ledgerCommand(os.Args[2:], os.Stdout, os.Stderr))
+	}
 	var o options
 	o.bind(flag.CommandLine)
 	zapOpts := zap.Options{}
@@ -93,7 +99,12 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("--ledger: %w", err)
 	}
-	log.Info("starting", "ledger", ledgerDSN.Redacted())
+	log.Info("opening the ledger", "ledger", ledgerDSN.Redacted())
+	store, err := backend.Open(context.Background(), o.ledger, ledgerOptions())
+	if err != nil {
+		return fmt.Errorf("opening the ledger %s: %w", ledgerDSN.Redacted(), err)
+	}
+	defer store.Close()
 
 	var tlsOpts []func(*tls.Config)
 	if !o.enableHTTP2 {
@@ -128,7 +139,7 @@ func run(o options) error {
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("health check: %w", err)
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	if err := mgr.AddReadyzCheck("ledger", func(r *http.Request) error { return store.Ping(r.Context()) }); err != nil {
 		return fmt.Errorf("ready check: %w", err)
 	}
 

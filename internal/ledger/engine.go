@@ -162,6 +162,9 @@ func (s *SQLStore) Close() error {
 	return s.db.Close()
 }
 
+// Ping checks the database answers.
+func (s *SQLStore) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
 // DB returns the underlying database (for tests and tools).
 func (s *SQLStore) DB() *sql.DB { return s.db }
 
