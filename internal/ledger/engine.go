@@ -72,6 +72,8 @@ type jobResult struct {
 
 // SQLStore is the ledger on a SQL database.
 type SQLStore struct {
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
 	db    *sql.DB
 	d     Dialect
 	opts  Options
@@ -94,7 +96,7 @@ func NewSQLStore(ctx context.Context, db *sql.DB, d Dialect, o Options) (*SQLSto
 	if o.Writers <= 0 {
 		o.Writers = 1
 	}
-	s := &SQLStore{db: db, d: d, opts: o, jobs: make(chan *job, 4096), stop: make(chan struct{})}
+	s := &SQLStore{db: db, d: d, opts: o, jobs: make(chan *job, 4096), stop: make(chan struct{}), stmts: map[string]*sql.Stmt{}}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -120,6 +122,33 @@ func (s *SQLStore) q(query string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// prep returns the prepared statement for query (written with ?), bound to
+// tx. Statements are prepared once and reused: parsing SQL for every
+// operation would cost more than running it.
+func (s *SQLStore) prep(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	s.mu.Lock()
+	st := s.stmts[query]
+	s.mu.Unlock()
+	if st == nil {
+		var err error
+		if st, err = s.db.PrepareContext(ctx, s.q(query)); err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		if old := s.stmts[query]; old != nil {
+			_ = st.Close()
+			st = old
+		} else {
+			s.stmts[query] = st
+		}
+		s.mu.Unlock()
+	}
+	if tx == nil {
+		return st, nil
+	}
+	return tx.StmtContext(ctx, st), nil
 }
 
 func (s *SQLStore) migrate(ctx context.Context) error {
@@ -159,6 +188,12 @@ func (s *SQLStore) migrate(ctx context.Context) error {
 func (s *SQLStore) Close() error {
 	s.close.Do(func() { close(s.stop) })
 	s.wg.Wait()
+	s.mu.Lock()
+	for _, st := range s.stmts {
+		_ = st.Close()
+	}
+	s.stmts = map[string]*sql.Stmt{}
+	s.mu.Unlock()
 	return s.db.Close()
 }
 
@@ -348,13 +383,17 @@ func scanEntry(sc interface{ Scan(...any) error }) (*entryRow, error) {
 }
 
 // load reads a wallet, locks it (where the dialect can), and loads its live
-// grants and the entries with the given keys (with their grants).
+// grants and the entries with the given keys (with their grants, and the
+// grants a loaded refund refers to).
 func (s *SQLStore) load(ctx context.Context, tx *sql.Tx, name string, keys []string) (*walletState, error) {
 	w := &walletState{name: name, entries: map[string]*entryRow{}}
 	var origins, endpoints string
 	var terminated sql.NullInt64
-	row := tx.QueryRowContext(ctx, s.q(`SELECT id, currency, rate, overdraft, origins, endpoints, terminated_at, seq, debt, created_at FROM wallets WHERE name = ?`+s.d.LockWallets), name)
-	if err := row.Scan(&w.id, &w.currency, &w.rate, &w.overdraft, &origins, &endpoints, &terminated, &w.seq, &w.debt, &w.createdAt); err != nil {
+	st, err := s.prep(ctx, tx, `SELECT id, currency, rate, overdraft, origins, endpoints, terminated_at, seq, debt, created_at FROM wallets WHERE name = ?`+s.d.LockWallets)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.QueryRowContext(ctx, name).Scan(&w.id, &w.currency, &w.rate, &w.overdraft, &origins, &endpoints, &terminated, &w.seq, &w.debt, &w.createdAt); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil
 		}
@@ -363,104 +402,63 @@ func (s *SQLStore) load(ctx context.Context, tx *sql.Tx, name string, keys []str
 	w.applies = AppliesTo{Origins: splitList(origins), Endpoints: splitList(endpoints)}
 	w.terminated = terminated.Int64
 	byID := map[int64]*grantRow{}
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT `+grantCols+` FROM grants g JOIN entries e ON e.id = g.entry_id WHERE g.wallet_id = ? AND g.live = 1 ORDER BY g.id`), w.id)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: loading grants of %s: %w", name, err)
-	}
-	for rows.Next() {
-		g, _, err := scanGrant(rows)
+	addGrants := func(query string, arg any) error {
+		st, err := s.prep(ctx, tx, query)
 		if err != nil {
-			rows.Close()
-			return nil, err
+			return err
 		}
-		byID[g.id] = g
-		w.grants = append(w.grants, g)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(keys) == 0 {
-		return w, nil
-	}
-	uniq := map[string]bool{}
-	var args []any
-	args = append(args, w.id)
-	for _, k := range keys {
-		if k != "" && !uniq[k] {
-			uniq[k] = true
-			args = append(args, k)
-		}
-	}
-	if len(args) == 1 {
-		return w, nil
-	}
-	ph := strings.TrimSuffix(strings.Repeat("?,", len(args)-1), ",")
-	rows, err = tx.QueryContext(ctx, s.q(`SELECT `+entryCols+` FROM entries WHERE wallet_id = ? AND key IN (`+ph+`)`), args...)
-	if err != nil {
-		return nil, fmt.Errorf("ledger: loading entries of %s: %w", name, err)
-	}
-	var entryIDs []any
-	var refs []any
-	for rows.Next() {
-		e, err := scanEntry(rows)
+		rows, err := st.QueryContext(ctx, arg)
 		if err != nil {
-			rows.Close()
-			return nil, err
+			return fmt.Errorf("ledger: loading grants of %s: %w", name, err)
 		}
-		w.entries[e.key] = e
-		entryIDs = append(entryIDs, e.id)
-		if e.typ == EntryRefund && !uniq[e.ref] {
-			uniq[e.ref] = true
-			refs = append(refs, e.ref)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(refs) > 0 {
-		// the grant a loaded refund refers to
-		ph = strings.TrimSuffix(strings.Repeat("?,", len(refs)), ",")
-		rows, err = tx.QueryContext(ctx, s.q(`SELECT `+entryCols+` FROM entries WHERE wallet_id = ? AND key IN (`+ph+`)`), append([]any{w.id}, refs...)...)
-		if err != nil {
-			return nil, err
-		}
+		defer rows.Close()
 		for rows.Next() {
-			e, err := scanEntry(rows)
+			g, _, err := scanGrant(rows)
 			if err != nil {
-				rows.Close()
+				return err
+			}
+			if byID[g.id] == nil {
+				byID[g.id] = g
+				w.grants = append(w.grants, g)
+			}
+		}
+		return rows.Err()
+	}
+	if err := addGrants(`SELECT `+grantCols+` FROM grants g JOIN entries e ON e.id = g.entry_id WHERE g.wallet_id = ? AND g.live = 1 ORDER BY g.id`, w.id); err != nil {
+		return nil, err
+	}
+	entryByKey, err := s.prep(ctx, tx, `SELECT `+entryCols+` FROM entries WHERE wallet_id = ? AND key = ?`)
+	if err != nil {
+		return nil, err
+	}
+	var loaded []*entryRow
+	for i := 0; i < len(keys); i++ {
+		k := keys[i]
+		if k == "" || w.entries[k] != nil {
+			continue
+		}
+		e, err := scanEntry(entryByKey.QueryRowContext(ctx, w.id, k))
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("ledger: loading entries of %s: %w", name, err)
+		}
+		w.entries[k] = e
+		loaded = append(loaded, e)
+		if e.typ == EntryRefund && e.ref != "" {
+			keys = append(keys, e.ref) // the grant a refund refers to
+		}
+	}
+	for _, e := range loaded {
+		if e.typ == EntryGrant || e.typ == EntryAdjustment {
+			if err := addGrants(`SELECT `+grantCols+` FROM grants g JOIN entries e ON e.id = g.entry_id WHERE g.entry_id = ?`, e.id); err != nil {
 				return nil, err
 			}
-			w.entries[e.key] = e
-			entryIDs = append(entryIDs, e.id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
 		}
 	}
-	if len(entryIDs) == 0 {
-		return w, nil
-	}
-	// Grants of the loaded entries, live or not (a refund's grant may be empty).
-	ph = strings.TrimSuffix(strings.Repeat("?,", len(entryIDs)), ",")
-	rows, err = tx.QueryContext(ctx, s.q(`SELECT `+grantCols+` FROM grants g JOIN entries e ON e.id = g.entry_id WHERE g.entry_id IN (`+ph+`)`), entryIDs...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		g, _, err := scanGrant(rows)
-		if err != nil {
-			return nil, err
-		}
-		if byID[g.id] == nil {
-			byID[g.id] = g
-			w.grants = append(w.grants, g)
-		}
-	}
-	return w, rows.Err()
+	sort.Slice(w.grants, func(i, j int) bool { return w.grants[i].id < w.grants[j].id })
+	return w, nil
 }
 
 var (
@@ -508,34 +506,44 @@ func b2i(b bool) int {
 	return 0
 }
 
-// insertRows inserts rows with a multi-row INSERT, in chunks that respect
-// the dialect's parameter limit; returning, if set, scans one row per
-// inserted row.
-func (s *SQLStore) insertRows(ctx context.Context, tx *sql.Tx, head string, cols int, rows [][]any, returning string, scan func(*sql.Rows) error) error {
-	per := max(1, s.d.MaxParams/cols)
-	for start := 0; start < len(rows); start += per {
-		chunk := rows[start:min(len(rows), start+per)]
-		var b strings.Builder
-		b.WriteString(head)
-		b.WriteString(" VALUES ")
-		args := make([]any, 0, len(chunk)*cols)
-		one := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
-		for i, r := range chunk {
-			if i > 0 {
-				b.WriteByte(',')
+// chunkSizes are the row counts of the multi-row statements: rows go out in
+// chunks of these sizes, so that only a few statement shapes exist and each
+// is prepared once.
+var chunkSizes = []int{256, 64, 16, 4, 1}
+
+// insertRows inserts rows with multi-row INSERTs; suffix ends the statement
+// (e.g. ON CONFLICT); returning, if set, is scanned by scan row by row.
+func (s *SQLStore) insertRows(ctx context.Context, tx *sql.Tx, head string, cols int, rows [][]any, suffix, returning string, scan func(*sql.Rows) error) error {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
+	for len(rows) > 0 {
+		n := 1
+		for _, c := range chunkSizes {
+			if c <= len(rows) && c*cols <= s.d.MaxParams {
+				n = c
+				break
 			}
-			b.WriteString(one)
+		}
+		chunk := rows[:n]
+		rows = rows[n:]
+		query := head + " VALUES " + strings.TrimSuffix(strings.Repeat(one+",", n), ",") + suffix
+		if returning != "" {
+			query += " RETURNING " + returning
+		}
+		st, err := s.prep(ctx, tx, query)
+		if err != nil {
+			return err
+		}
+		args := make([]any, 0, n*cols)
+		for _, r := range chunk {
 			args = append(args, r...)
 		}
 		if returning == "" {
-			if _, err := tx.ExecContext(ctx, s.q(b.String()), args...); err != nil {
+			if _, err := st.ExecContext(ctx, args...); err != nil {
 				return err
 			}
 			continue
 		}
-		b.WriteString(" RETURNING ")
-		b.WriteString(returning)
-		rs, err := tx.QueryContext(ctx, s.q(b.String()), args...)
+		rs, err := st.QueryContext(ctx, args...)
 		if err != nil {
 			return err
 		}
@@ -572,7 +580,7 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 		}
 	}
 	if err := s.insertRows(ctx, tx, `INSERT INTO entries (wallet_id, seq, key, hash, type, status, credits, paid, granted, origin, endpoint, ref, description, ts, applied_at, balance_after, debt_after, payment)`,
-		18, rows, "id, wallet_id, seq", func(r *sql.Rows) error {
+		18, rows, "", "id, wallet_id, seq", func(r *sql.Rows) error {
 			var id, wid, seq int64
 			if err := r.Scan(&id, &wid, &seq); err != nil {
 				return err
@@ -593,7 +601,11 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 		}
 		for _, e := range w.entries {
 			if e.statusDirty && !e.isNew {
-				if _, err := tx.ExecContext(ctx, s.q(`UPDATE entries SET status = ? WHERE id = ?`), indexOf(statuses, e.status), e.id); err != nil {
+				st, err := s.prep(ctx, tx, `UPDATE entries SET status = ? WHERE id = ?`)
+				if err != nil {
+					return err
+				}
+				if _, err := st.ExecContext(ctx, indexOf(statuses, e.status), e.id); err != nil {
 					return fmt.Errorf("ledger: updating entry status: %w", err)
 				}
 			}
@@ -623,7 +635,7 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 		}
 	}
 	if err := s.insertRows(ctx, tx, `INSERT INTO grants (wallet_id, entry_id, category, original, remaining, priority, effective_at, expires_at, origins, endpoints, status, activated, settled_at, created_at, live)`,
-		15, rows, "id, entry_id, category", func(r *sql.Rows) error {
+		15, rows, "", "id, entry_id, category", func(r *sql.Rows) error {
 			var id, eid int64
 			var cat int
 			if err := r.Scan(&id, &eid, &cat); err != nil {
@@ -646,8 +658,11 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 			if g.isNew || !g.dirty {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE grants SET remaining = ?, status = ?, activated = ?, settled_at = ?, live = ? WHERE id = ?`),
-				g.remaining, indexOf(statuses, g.status), b2i(g.activated), nullTime(g.settledAt), b2i(g.live()), g.id); err != nil {
+			st, err := s.prep(ctx, tx, `UPDATE grants SET remaining = ?, status = ?, activated = ?, settled_at = ?, live = ? WHERE id = ?`)
+			if err != nil {
+				return err
+			}
+			if _, err := st.ExecContext(ctx, g.remaining, indexOf(statuses, g.status), b2i(g.activated), nullTime(g.settledAt), b2i(g.live()), g.id); err != nil {
 				return fmt.Errorf("ledger: updating grants: %w", err)
 			}
 		}
@@ -665,7 +680,7 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 			}
 		}
 	}
-	if err := s.insertRows(ctx, tx, `INSERT INTO allocations (entry_id, grant_id, amount)`, 3, rows, "", nil); err != nil {
+	if err := s.insertRows(ctx, tx, `INSERT INTO allocations (entry_id, grant_id, amount)`, 3, rows, "", "", nil); err != nil {
 		return fmt.Errorf("ledger: writing allocations: %w", err)
 	}
 	if err := s.failpoint("after-allocations"); err != nil {
@@ -682,50 +697,50 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 		if nextExp != nil {
 			expAt, expCredits = micros(nextExp.At), int64(nextExp.Credits)
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE wallets SET seq = ?, debt = ?, paid = ?, granted = ?, pending = ?, next_change = ?, next_exp_at = ?, next_exp_credits = ?, computed_at = ?, terminated_at = ? WHERE id = ?`),
-			w.seq, w.debt, paid, granted, pending, next, expAt, expCredits, now, nullTime(w.terminated), w.id); err != nil {
+		st, err := s.prep(ctx, tx, `UPDATE wallets SET seq = ?, debt = ?, paid = ?, granted = ?, pending = ?, next_change = ?, next_exp_at = ?, next_exp_credits = ?, computed_at = ?, terminated_at = ? WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(ctx, w.seq, w.debt, paid, granted, pending, next, expAt, expCredits, now, nullTime(w.terminated), w.id); err != nil {
 			return fmt.Errorf("ledger: updating wallet: %w", err)
 		}
 	}
 	if err := s.failpoint("after-wallets"); err != nil {
 		return err
 	}
-	// 6. hourly rollups
-	rows = rows[:0]
+	// 6. hourly rollups, in key order (two writers never wait on each other in a cycle)
+	var keys []rollupKey
+	deltas := map[rollupKey]*rollupDelta{}
 	for _, n := range names {
-		w := states[n]
-		if w == nil {
-			continue
-		}
-		for k, d := range w.rollups {
-			rows = append(rows, []any{k.wallet, k.hour, k.origin, k.endpoint, d.debited, d.credited, d.removed, d.count})
-		}
-	}
-	sort.Slice(rows, func(i, j int) bool { return fmt.Sprint(rows[i][:4]) < fmt.Sprint(rows[j][:4]) })
-	if err := s.insertRowsUpsert(ctx, tx, rows); err != nil {
-		return fmt.Errorf("ledger: writing rollups: %w", err)
-	}
-	return nil
-}
-
-func (s *SQLStore) insertRowsUpsert(ctx context.Context, tx *sql.Tx, rows [][]any) error {
-	per := max(1, s.d.MaxParams/8)
-	for start := 0; start < len(rows); start += per {
-		chunk := rows[start:min(len(rows), start+per)]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO rollups (wallet_id, hour, origin, endpoint, debited, credited, removed, count) VALUES `)
-		var args []any
-		for i, r := range chunk {
-			if i > 0 {
-				b.WriteByte(',')
+		if w := states[n]; w != nil {
+			for k, d := range w.rollups {
+				keys = append(keys, k)
+				deltas[k] = d
 			}
-			b.WriteString("(?,?,?,?,?,?,?,?)")
-			args = append(args, r...)
 		}
-		b.WriteString(` ON CONFLICT (wallet_id, hour, origin, endpoint) DO UPDATE SET debited = rollups.debited + excluded.debited, credited = rollups.credited + excluded.credited, removed = rollups.removed + excluded.removed, count = rollups.count + excluded.count`)
-		if _, err := tx.ExecContext(ctx, s.q(b.String()), args...); err != nil {
-			return err
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.wallet != b.wallet {
+			return a.wallet < b.wallet
 		}
+		if a.hour != b.hour {
+			return a.hour < b.hour
+		}
+		if a.origin != b.origin {
+			return a.origin < b.origin
+		}
+		return a.endpoint < b.endpoint
+	})
+	rows = rows[:0]
+	for _, k := range keys {
+		d := deltas[k]
+		rows = append(rows, []any{k.wallet, k.hour, k.origin, k.endpoint, d.debited, d.credited, d.removed, d.count})
+	}
+	if err := s.insertRows(ctx, tx, `INSERT INTO rollups (wallet_id, hour, origin, endpoint, debited, credited, removed, count)`, 8, rows,
+		` ON CONFLICT (wallet_id, hour, origin, endpoint) DO UPDATE SET debited = rollups.debited + excluded.debited, credited = rollups.credited + excluded.credited, removed = rollups.removed + excluded.removed, count = rollups.count + excluded.count`,
+		"", nil); err != nil {
+		return fmt.Errorf("ledger: writing rollups: %w", err)
 	}
 	return nil
 }
