@@ -41,6 +41,10 @@ type Dialect struct {
 	LockWallets string
 	// MaxParams bounds the bind parameters of one statement.
 	MaxParams int
+	// SingleWriter says this process is the database's only writer (an
+	// embedded database): wallet states may then stay cached in memory
+	// between transactions, since nobody else can change them.
+	SingleWriter bool
 }
 
 // Options tune a SQL store.
@@ -58,6 +62,7 @@ type Options struct {
 }
 
 type job struct {
+	open   *WalletSpec // OpenWallet: create or update the wallet first
 	wallet string
 	keys   []string // entries to load (idempotency keys, referenced grants)
 	fn     func(w *walletState, now int64) (any, error)
@@ -74,6 +79,9 @@ type jobResult struct {
 type SQLStore struct {
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
+	// cache holds wallet states between transactions (SingleWriter only;
+	// only the single committer touches it).
+	cache map[string]*walletState
 	db    *sql.DB
 	d     Dialect
 	opts  Options
@@ -93,10 +101,10 @@ func NewSQLStore(ctx context.Context, db *sql.DB, d Dialect, o Options) (*SQLSto
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 256
 	}
-	if o.Writers <= 0 {
+	if o.Writers <= 0 || d.SingleWriter {
 		o.Writers = 1
 	}
-	s := &SQLStore{db: db, d: d, opts: o, jobs: make(chan *job, 4096), stop: make(chan struct{}), stmts: map[string]*sql.Stmt{}}
+	s := &SQLStore{db: db, d: d, opts: o, jobs: make(chan *job, 4096), stop: make(chan struct{}), stmts: map[string]*sql.Stmt{}, cache: map[string]*walletState{}}
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -300,15 +308,40 @@ func (s *SQLStore) runTx(batch []*job, results []jobResult) (err error) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	for i, j := range batch {
+		if j.open != nil {
+			delete(s.cache, j.open.Wallet)
+			results[i] = jobResult{err: s.openWallet(ctx, tx, *j.open, now)}
+		}
+	}
 	states := map[string]*walletState{}
 	for _, n := range names {
-		w, err := s.load(ctx, tx, n, keys[n])
-		if err != nil {
-			return err
+		w := s.cache[n]
+		if w == nil {
+			if w, err = s.loadWallet(ctx, tx, n); err != nil {
+				return err
+			}
+		} else if s.d.LockWallets != "" {
+			return errors.New("ledger: a cached wallet state needs a single writer")
+		}
+		if w != nil {
+			if err := s.loadKeys(ctx, tx, w, keys[n]); err != nil {
+				return err
+			}
 		}
 		states[n] = w // nil: not found
 	}
+	if s.d.SingleWriter {
+		defer func() {
+			if err != nil {
+				clear(s.cache) // the states were changed by a transaction that did not commit
+			}
+		}()
+	}
 	for i, j := range batch {
+		if j.open != nil {
+			continue
+		}
 		w := states[j.wallet]
 		if w == nil {
 			results[i] = jobResult{err: fmt.Errorf("%w: %s", ErrWalletNotFound, j.wallet)}
@@ -331,7 +364,39 @@ func (s *SQLStore) runTx(batch []*job, results []jobResult) (err error) {
 	}
 	// A crash here loses only the acknowledgement: a retry finds the key.
 	_ = s.failpoint("after-commit")
+	if s.d.SingleWriter {
+		if len(s.cache) > maxCachedWallets {
+			clear(s.cache)
+		}
+		for n, w := range states {
+			if w != nil {
+				w.committed()
+				s.cache[n] = w
+			}
+		}
+	}
 	return nil
+}
+
+// maxCachedWallets bounds the wallet states kept between transactions.
+const maxCachedWallets = 20000
+
+// committed readies a state for the next transaction: it keeps the wallet
+// and its live grants, and forgets what this transaction wrote or looked up.
+func (w *walletState) committed() {
+	live := w.grants[:0]
+	for _, g := range w.grants {
+		if g.live() {
+			g.isNew, g.dirty = false, false
+			live = append(live, g)
+		}
+	}
+	clear(w.grants[len(live):])
+	w.grants = live
+	w.entries = map[string]*entryRow{}
+	w.newEntries = nil
+	w.rollups = nil
+	w.dirty = false
 }
 
 func (s *SQLStore) failpoint(step string) error {
@@ -362,6 +427,7 @@ func scanGrant(sc interface{ Scan(...any) error }) (*grantRow, int64, error) {
 	}
 	g.settledAt = settled.Int64
 	g.applies = AppliesTo{Origins: splitList(origins), Endpoints: splitList(endpoints)}
+	g.entryID = entryID
 	return g, entryID, nil
 }
 
@@ -382,10 +448,9 @@ func scanEntry(sc interface{ Scan(...any) error }) (*entryRow, error) {
 	return e, nil
 }
 
-// load reads a wallet, locks it (where the dialect can), and loads its live
-// grants and the entries with the given keys (with their grants, and the
-// grants a loaded refund refers to).
-func (s *SQLStore) load(ctx context.Context, tx *sql.Tx, name string, keys []string) (*walletState, error) {
+// loadWallet reads a wallet, locks it (where the dialect can), and loads its
+// live grants. It returns nil if there is no such wallet.
+func (s *SQLStore) loadWallet(ctx context.Context, tx *sql.Tx, name string) (*walletState, error) {
 	w := &walletState{name: name, entries: map[string]*entryRow{}}
 	var origins, endpoints string
 	var terminated sql.NullInt64
@@ -401,15 +466,23 @@ func (s *SQLStore) load(ctx context.Context, tx *sql.Tx, name string, keys []str
 	}
 	w.applies = AppliesTo{Origins: splitList(origins), Endpoints: splitList(endpoints)}
 	w.terminated = terminated.Int64
-	byID := map[int64]*grantRow{}
-	addGrants := func(query string, arg any) error {
+	return w, s.addGrants(ctx, tx, w, `SELECT `+grantCols+` FROM grants g JOIN entries e ON e.id = g.entry_id WHERE g.wallet_id = ? AND g.live = 1 ORDER BY g.id`, w.id)
+}
+
+// addGrants adds the grants a query returns to the state, unless present.
+func (s *SQLStore) addGrants(ctx context.Context, tx *sql.Tx, w *walletState, query string, arg any) error {
+	have := map[int64]bool{}
+	for _, g := range w.grants {
+		have[g.id] = true
+	}
+	{
 		st, err := s.prep(ctx, tx, query)
 		if err != nil {
 			return err
 		}
 		rows, err := st.QueryContext(ctx, arg)
 		if err != nil {
-			return fmt.Errorf("ledger: loading grants of %s: %w", name, err)
+			return fmt.Errorf("ledger: loading grants of %s: %w", w.name, err)
 		}
 		defer rows.Close()
 		for rows.Next() {
@@ -417,19 +490,24 @@ func (s *SQLStore) load(ctx context.Context, tx *sql.Tx, name string, keys []str
 			if err != nil {
 				return err
 			}
-			if byID[g.id] == nil {
-				byID[g.id] = g
+			if !have[g.id] {
+				have[g.id] = true
 				w.grants = append(w.grants, g)
 			}
 		}
 		return rows.Err()
 	}
-	if err := addGrants(`SELECT `+grantCols+` FROM grants g JOIN entries e ON e.id = g.entry_id WHERE g.wallet_id = ? AND g.live = 1 ORDER BY g.id`, w.id); err != nil {
-		return nil, err
+}
+
+// loadKeys loads the entries with the given keys (with their grants, and the
+// grant a loaded refund refers to) into the state.
+func (s *SQLStore) loadKeys(ctx context.Context, tx *sql.Tx, w *walletState, keys []string) error {
+	if len(keys) == 0 {
+		return nil
 	}
 	entryByKey, err := s.prep(ctx, tx, `SELECT `+entryCols+` FROM entries WHERE wallet_id = ? AND key = ?`)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var loaded []*entryRow
 	for i := 0; i < len(keys); i++ {
@@ -442,7 +520,7 @@ func (s *SQLStore) load(ctx context.Context, tx *sql.Tx, name string, keys []str
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("ledger: loading entries of %s: %w", name, err)
+			return fmt.Errorf("ledger: loading entries of %s: %w", w.name, err)
 		}
 		w.entries[k] = e
 		loaded = append(loaded, e)
@@ -450,15 +528,20 @@ func (s *SQLStore) load(ctx context.Context, tx *sql.Tx, name string, keys []str
 			keys = append(keys, e.ref) // the grant a refund refers to
 		}
 	}
+	added := false
 	for _, e := range loaded {
 		if e.typ == EntryGrant || e.typ == EntryAdjustment {
-			if err := addGrants(`SELECT `+grantCols+` FROM grants g JOIN entries e ON e.id = g.entry_id WHERE g.entry_id = ?`, e.id); err != nil {
-				return nil, err
+			added = true
+			if err := s.addGrants(ctx, tx, w, `SELECT `+grantCols+` FROM grants g JOIN entries e ON e.id = g.entry_id WHERE g.entry_id = ?`, e.id); err != nil {
+				return err
 			}
 		}
 	}
-	sort.Slice(w.grants, func(i, j int) bool { return w.grants[i].id < w.grants[j].id })
-	return w, nil
+	if added {
+		// creation order, which drawdown and event ties rely on
+		sort.SliceStable(w.grants, func(i, j int) bool { return w.grants[i].id < w.grants[j].id })
+	}
+	return nil
 }
 
 var (
@@ -649,23 +732,31 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 	if err := s.failpoint("after-grants"); err != nil {
 		return err
 	}
+	rows = rows[:0]
 	for _, n := range names {
 		w := states[n]
 		if w == nil {
 			continue
 		}
 		for _, g := range w.grants {
-			if g.isNew || !g.dirty {
+			if g.isNew {
+				g.entryID = g.entry.id
 				continue
 			}
-			st, err := s.prep(ctx, tx, `UPDATE grants SET remaining = ?, status = ?, activated = ?, settled_at = ?, live = ? WHERE id = ?`)
-			if err != nil {
-				return err
+			if !g.dirty {
+				continue
 			}
-			if _, err := st.ExecContext(ctx, g.remaining, indexOf(statuses, g.status), b2i(g.activated), nullTime(g.settledAt), b2i(g.live()), g.id); err != nil {
-				return fmt.Errorf("ledger: updating grants: %w", err)
-			}
+			rows = append(rows, []any{g.id, w.id, g.entryID, indexOf(categories, g.category), g.original, g.remaining, g.priority,
+				g.effectiveAt, nullTime(g.expiresAt), joinList(g.applies.Origins), joinList(g.applies.Endpoints),
+				indexOf(statuses, g.status), b2i(g.activated), nullTime(g.settledAt), g.createdAt, b2i(g.live())})
 		}
+	}
+	// One statement updates every changed grant (an upsert of whole rows on
+	// their id), rather than one UPDATE each.
+	if err := s.insertRows(ctx, tx, `INSERT INTO grants (id, wallet_id, entry_id, category, original, remaining, priority, effective_at, expires_at, origins, endpoints, status, activated, settled_at, created_at, live)`,
+		16, rows, ` ON CONFLICT (id) DO UPDATE SET remaining = excluded.remaining, status = excluded.status, activated = excluded.activated, settled_at = excluded.settled_at, live = excluded.live`,
+		"", nil); err != nil {
+		return fmt.Errorf("ledger: updating grants: %w", err)
 	}
 	// 4. allocations
 	rows = rows[:0]
@@ -686,7 +777,8 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 	if err := s.failpoint("after-allocations"); err != nil {
 		return err
 	}
-	// 5. wallet snapshots
+	// 5. wallet snapshots, all in one statement
+	rows = rows[:0]
 	for _, n := range names {
 		w := states[n]
 		if w == nil || !w.dirty {
@@ -697,13 +789,13 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 		if nextExp != nil {
 			expAt, expCredits = micros(nextExp.At), int64(nextExp.Credits)
 		}
-		st, err := s.prep(ctx, tx, `UPDATE wallets SET seq = ?, debt = ?, paid = ?, granted = ?, pending = ?, next_change = ?, next_exp_at = ?, next_exp_credits = ?, computed_at = ?, terminated_at = ? WHERE id = ?`)
-		if err != nil {
-			return err
-		}
-		if _, err := st.ExecContext(ctx, w.seq, w.debt, paid, granted, pending, next, expAt, expCredits, now, nullTime(w.terminated), w.id); err != nil {
-			return fmt.Errorf("ledger: updating wallet: %w", err)
-		}
+		rows = append(rows, []any{w.id, w.name, w.currency, w.rate, w.overdraft, joinList(w.applies.Origins), joinList(w.applies.Endpoints),
+			nullTime(w.terminated), w.seq, w.debt, paid, granted, pending, next, expAt, expCredits, now, w.createdAt})
+	}
+	if err := s.insertRows(ctx, tx, `INSERT INTO wallets (id, name, currency, rate, overdraft, origins, endpoints, terminated_at, seq, debt, paid, granted, pending, next_change, next_exp_at, next_exp_credits, computed_at, created_at)`,
+		18, rows, ` ON CONFLICT (id) DO UPDATE SET terminated_at = excluded.terminated_at, seq = excluded.seq, debt = excluded.debt, paid = excluded.paid, granted = excluded.granted, pending = excluded.pending, next_change = excluded.next_change, next_exp_at = excluded.next_exp_at, next_exp_credits = excluded.next_exp_credits, computed_at = excluded.computed_at`,
+		"", nil); err != nil {
+		return fmt.Errorf("ledger: updating wallets: %w", err)
 	}
 	if err := s.failpoint("after-wallets"); err != nil {
 		return err
@@ -747,7 +839,8 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 
 // ---- writes ----
 
-// OpenWallet creates the wallet, or updates its mutable settings.
+// OpenWallet creates the wallet, or updates its mutable settings. It goes
+// through the commit queue like every write.
 func (s *SQLStore) OpenWallet(ctx context.Context, spec WalletSpec) error {
 	if spec.Wallet == "" || len(spec.Wallet) > 512 {
 		return fmt.Errorf("%w: a wallet name of 1 to 512 bytes is required", ErrInvalid)
@@ -755,22 +848,35 @@ func (s *SQLStore) OpenWallet(ctx context.Context, spec WalletSpec) error {
 	if spec.Rate <= 0 || spec.OverdraftLimit < 0 || spec.OverdraftLimit > money.MaxAmount {
 		return fmt.Errorf("%w: rate must be positive and the overdraft limit between 0 and %s", ErrInvalid, money.MaxAmount)
 	}
-	now := micros(s.opts.Clock.Now())
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO wallets (name, currency, rate, overdraft, origins, endpoints, created_at, computed_at, next_change) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`),
-		spec.Wallet, spec.Currency, spec.Rate, spec.OverdraftLimit, joinList(spec.AppliesTo.Origins), joinList(spec.AppliesTo.Endpoints), now, now, int64(never))
+	_, err := s.submit(ctx, &job{open: &spec, wallet: spec.Wallet})
+	return err
+}
+
+func (s *SQLStore) openWallet(ctx context.Context, tx *sql.Tx, spec WalletSpec, now int64) error {
+	ins, err := s.prep(ctx, tx, `INSERT INTO wallets (name, currency, rate, overdraft, origins, endpoints, created_at, computed_at, next_change) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`)
 	if err != nil {
+		return err
+	}
+	if _, err := ins.ExecContext(ctx, spec.Wallet, spec.Currency, spec.Rate, spec.OverdraftLimit, joinList(spec.AppliesTo.Origins), joinList(spec.AppliesTo.Endpoints), now, now, int64(never)); err != nil {
 		return fmt.Errorf("ledger: opening wallet: %w", err)
 	}
 	var currency string
 	var rate money.Micros
-	if err := s.db.QueryRowContext(ctx, s.q(`SELECT currency, rate FROM wallets WHERE name = ?`), spec.Wallet).Scan(&currency, &rate); err != nil {
+	sel, err := s.prep(ctx, tx, `SELECT currency, rate FROM wallets WHERE name = ?`)
+	if err != nil {
+		return err
+	}
+	if err := sel.QueryRowContext(ctx, spec.Wallet).Scan(&currency, &rate); err != nil {
 		return fmt.Errorf("ledger: opening wallet: %w", err)
 	}
 	if currency != spec.Currency || rate != spec.Rate {
 		return fmt.Errorf("%w: wallet %s exists with currency %s and rate %s", ErrConflict, spec.Wallet, currency, rate)
 	}
-	_, err = s.db.ExecContext(ctx, s.q(`UPDATE wallets SET overdraft = ?, origins = ?, endpoints = ? WHERE name = ?`),
-		spec.OverdraftLimit, joinList(spec.AppliesTo.Origins), joinList(spec.AppliesTo.Endpoints), spec.Wallet)
+	upd, err := s.prep(ctx, tx, `UPDATE wallets SET overdraft = ?, origins = ?, endpoints = ? WHERE name = ?`)
+	if err != nil {
+		return err
+	}
+	_, err = upd.ExecContext(ctx, spec.OverdraftLimit, joinList(spec.AppliesTo.Origins), joinList(spec.AppliesTo.Endpoints), spec.Wallet)
 	return err
 }
 

@@ -64,7 +64,8 @@ func payloadHash(v any) int64 {
 
 type grantRow struct {
 	id          int64 // 0 until inserted
-	entry       *entryRow
+	entryID     int64
+	entry       *entryRow // the creating entry, for grants new in this transaction
 	entryKey    string
 	category    Category
 	original    money.Micros

@@ -34,9 +34,10 @@ import (
 
 // Dialect is SQLite's SQL.
 var Dialect = ledger.Dialect{
-	Name:       "sqlite",
-	MaxParams:  32766,
-	Migrations: []string{schemaV1},
+	Name:         "sqlite",
+	SingleWriter: true,
+	MaxParams:    32766,
+	Migrations:   []string{schemaV1},
 }
 
 const schemaV1 = `
@@ -131,7 +132,9 @@ func Open(ctx context.Context, path string, o ledger.Options) (*ledger.SQLStore,
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "wal_autocheckpoint(10000)")
 	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "cache_size(-131072)")
 	q.Add("_pragma", "foreign_keys(OFF)")
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
