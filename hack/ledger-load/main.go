@@ -260,7 +260,7 @@ func report(ctx context.Context, backend string, n int) error {
 				if i > int64(n) {
 					return
 				}
-				ts := end.Add(-time.Duration(span * i / int64(n)))
+				ts := end.Add(-time.Duration(span / int64(n) * i))
 				if _, err := s.Debit(ctx, ledger.DebitRequest{Wallet: "big", Key: fmt.Sprint("u", i), Credits: 1_000,
 					Origin: origins[i%3], Endpoint: endpoints[i%4], Timestamp: ts}); err != nil {
 					errs <- err

@@ -834,6 +834,34 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 		"", nil); err != nil {
 		return fmt.Errorf("ledger: writing rollups: %w", err)
 	}
+	// the same deltas summed by day, so that long reports read few rows
+	var days []rollupKey
+	daily := map[rollupKey]*rollupDelta{}
+	for _, k := range keys {
+		d := deltas[k]
+		dk := k
+		dk.hour = k.hour / 24
+		dd := daily[dk]
+		if dd == nil {
+			dd = &rollupDelta{}
+			daily[dk] = dd
+			days = append(days, dk)
+		}
+		dd.debited += d.debited
+		dd.credited += d.credited
+		dd.removed += d.removed
+		dd.count += d.count
+	}
+	rows = rows[:0]
+	for _, k := range days { // still in key order: hours of a day are adjacent
+		d := daily[k]
+		rows = append(rows, []any{k.wallet, k.hour, k.origin, k.endpoint, d.debited, d.credited, d.removed, d.count})
+	}
+	if err := s.insertRows(ctx, tx, `INSERT INTO rollups_daily (wallet_id, day, origin, endpoint, debited, credited, removed, count)`, 8, rows,
+		` ON CONFLICT (wallet_id, day, origin, endpoint) DO UPDATE SET debited = rollups_daily.debited + excluded.debited, credited = rollups_daily.credited + excluded.credited, removed = rollups_daily.removed + excluded.removed, count = rollups_daily.count + excluded.count`,
+		"", nil); err != nil {
+		return fmt.Errorf("ledger: writing daily rollups: %w", err)
+	}
 	return nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -364,63 +365,92 @@ func (s *SQLStore) Consumption(ctx context.Context, q ConsumptionQuery) ([]Perio
 	if err != nil {
 		return nil, err
 	}
-	where := "wallet_id = ? AND hour >= ? AND hour < ?"
-	hourOf := func(t time.Time) int64 { return t.Unix() / 3600 }
-	toHour := hourOf(to)
-	if to.Truncate(time.Hour) != to {
-		toHour++
-	}
-	args := []any{w.id, hourOf(from), toHour}
-	if q.Origin != "" {
-		where += " AND origin = ?"
-		args = append(args, q.Origin)
-	}
-	if q.Endpoint != "" {
-		where += " AND endpoint = ?"
-		args = append(args, q.Endpoint)
-	}
 	var periods []Period
-	index := map[int64]int{} // period start (unix) -> index
+	var starts []int64 // unix seconds of each period's start
 	for p := periodStart(from, q.GroupBy); p.Before(to); p = periodNext(p, q.GroupBy) {
-		index[p.Unix()] = len(periods)
+		starts = append(starts, p.Unix())
 		periods = append(periods, Period{Start: p, End: periodNext(p, q.GroupBy)})
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT hour, origin, endpoint, debited, credited, removed, count FROM rollups WHERE `+where+` ORDER BY hour`), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	type ue struct {
 		p    int
 		o, e string
 	}
 	usage := map[ue]int{}
-	for rows.Next() {
-		var hour, count int64
-		var origin, endpoint string
-		var debited, credited, removed money.Micros
-		if err := rows.Scan(&hour, &origin, &endpoint, &debited, &credited, &removed, &count); err != nil {
-			return nil, err
+	// scan adds the rollups of one table over [fromUnit, toUnit).
+	scan := func(table, unit string, unitSeconds, fromUnit, toUnit int64) error {
+		if fromUnit >= toUnit {
+			return nil
 		}
-		i, ok := index[periodStart(time.Unix(hour*3600, 0), q.GroupBy).Unix()]
-		if !ok {
-			continue
+		where := "wallet_id = ? AND " + unit + " >= ? AND " + unit + " < ?"
+		args := []any{w.id, fromUnit, toUnit}
+		if q.Origin != "" {
+			where += " AND origin = ?"
+			args = append(args, q.Origin)
 		}
-		p := &periods[i]
-		p.Debited += debited
-		p.Credited += credited
-		p.Removed += removed
-		if count > 0 || debited != 0 {
-			k := ue{i, origin, endpoint}
-			j, ok := usage[k]
-			if !ok {
-				j = len(p.Usage)
-				usage[k] = j
-				p.Usage = append(p.Usage, Usage{Origin: origin, Endpoint: endpoint})
+		if q.Endpoint != "" {
+			where += " AND endpoint = ?"
+			args = append(args, q.Endpoint)
+		}
+		rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+unit+`, origin, endpoint, debited, credited, removed, count FROM `+table+` WHERE `+where), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		last, lastIdx := int64(-1), 0
+		for rows.Next() {
+			var at, count int64
+			var origin, endpoint string
+			var debited, credited, removed money.Micros
+			if err := rows.Scan(&at, &origin, &endpoint, &debited, &credited, &removed, &count); err != nil {
+				return err
 			}
-			p.Usage[j].Debited += debited
-			p.Usage[j].Count += count
+			i := lastIdx
+			if at != last {
+				sec := at * unitSeconds
+				i = sort.Search(len(starts), func(k int) bool { return starts[k] > sec }) - 1
+				last, lastIdx = at, i
+			}
+			if i < 0 {
+				continue
+			}
+			p := &periods[i]
+			p.Debited += debited
+			p.Credited += credited
+			p.Removed += removed
+			if count > 0 || debited != 0 {
+				k := ue{i, origin, endpoint}
+				j, ok := usage[k]
+				if !ok {
+					j = len(p.Usage)
+					usage[k] = j
+					p.Usage = append(p.Usage, Usage{Origin: origin, Endpoint: endpoint})
+				}
+				p.Usage[j].Debited += debited
+				p.Usage[j].Count += count
+			}
 		}
+		return rows.Err()
 	}
-	return periods, rows.Err()
+	fromHour := from.Unix() / 3600
+	toHour := (to.Unix() + 3599) / 3600
+	if q.GroupBy == Hour {
+		return periods, scan("rollups", "hour", 3600, fromHour, toHour)
+	}
+	// Whole days come from the daily rollups; the hours before the first
+	// whole day and after the last one from the hourly rollups.
+	fromDay := (fromHour + 23) / 24
+	toDay := toHour / 24
+	if fromDay >= toDay {
+		return periods, scan("rollups", "hour", 3600, fromHour, toHour)
+	}
+	if err := scan("rollups", "hour", 3600, fromHour, fromDay*24); err != nil {
+		return nil, err
+	}
+	if err := scan("rollups_daily", "day", 86400, fromDay, toDay); err != nil {
+		return nil, err
+	}
+	if err := scan("rollups", "hour", 3600, toDay*24, toHour); err != nil {
+		return nil, err
+	}
+	return periods, nil
 }

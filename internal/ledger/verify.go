@@ -227,5 +227,35 @@ func (s *SQLStore) Verify(ctx context.Context) (VerifyReport, error) {
 			problem("rollup %+v missing: entries say %+v", k, *d)
 		}
 	}
+	// Daily rollups: the sums of the hourly ones.
+	rows, err = tx.QueryContext(ctx, `SELECT d.wallet_id, d.day, d.origin, d.endpoint, d.debited, d.credited, d.removed, d.count,
+		COALESCE(SUM(h.debited), 0), COALESCE(SUM(h.credited), 0), COALESCE(SUM(h.removed), 0), COALESCE(SUM(h.count), 0)
+		FROM rollups_daily d LEFT JOIN rollups h ON h.wallet_id = d.wallet_id AND h.hour / 24 = d.day AND h.origin = d.origin AND h.endpoint = d.endpoint
+		GROUP BY d.wallet_id, d.day, d.origin, d.endpoint, d.debited, d.credited, d.removed, d.count`)
+	if err != nil {
+		return rep, err
+	}
+	days := 0
+	for rows.Next() {
+		var k rollupKey
+		var d, h rollupDelta
+		if err := rows.Scan(&k.wallet, &k.hour, &k.origin, &k.endpoint, &d.debited, &d.credited, &d.removed, &d.count,
+			&h.debited, &h.credited, &h.removed, &h.count); err != nil {
+			rows.Close()
+			return rep, err
+		}
+		days++
+		if d != h {
+			problem("daily rollup %+v (day %d): stored %+v, hourly rollups say %+v", k, k.hour, d, h)
+		}
+	}
+	rows.Close()
+	var hourlyDays int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT DISTINCT wallet_id, hour / 24, origin, endpoint FROM rollups) x`).Scan(&hourlyDays); err != nil {
+		return rep, err
+	}
+	if hourlyDays != days {
+		problem("%d daily rollups, but the hourly rollups cover %d days", days, hourlyDays)
+	}
 	return rep, nil
 }

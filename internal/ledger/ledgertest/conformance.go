@@ -385,6 +385,27 @@ func Run(t *testing.T, open Opener) {
 		if err != nil || len(weeks) != 1 || weeks[0].Debited != m("3.5") || weeks[0].Credited != 0 {
 			t.Fatalf("weeks %+v %v", weeks, err)
 		}
+		// Day, week and month totals (whole days from the daily rollups, the
+		// edges from the hourly ones) equal the hourly totals, whatever the window.
+		for _, win := range [][2]time.Duration{{-10 * time.Hour, 72 * time.Hour}, {90 * time.Minute, 26*time.Hour + 30*time.Minute}, {-48 * time.Hour, 0}, {2 * time.Hour, 25 * time.Hour}} {
+			total := func(g ledger.GroupBy) (d, c money.Micros) {
+				ps, err := f.s.Consumption(ctx, ledger.ConsumptionQuery{Wallet: "w", From: start.Add(win[0]), To: start.Add(win[1]), GroupBy: g})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, p := range ps {
+					d += p.Debited
+					c += p.Credited
+				}
+				return d, c
+			}
+			hd, hc := total(ledger.Hour)
+			for _, g := range []ledger.GroupBy{ledger.Day, ledger.Week, ledger.Month} {
+				if d, c := total(g); d != hd || c != hc {
+					t.Errorf("window %v by %s: debited %s credited %s; by hour %s %s", win, g, d, c, hd, hc)
+				}
+			}
+		}
 		_, err = f.s.Consumption(ctx, ledger.ConsumptionQuery{Wallet: "w", From: start, To: start.Add(367 * 24 * time.Hour), GroupBy: ledger.Day})
 		expectErr(t, err, ledger.ErrInvalid)
 		_, err = f.s.Consumption(ctx, ledger.ConsumptionQuery{Wallet: "w", From: start, To: start.Add(-time.Hour), GroupBy: ledger.Day})
