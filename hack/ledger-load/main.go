@@ -52,6 +52,7 @@ func main() {
 	wallets := flag.Int("wallets", 1000, "wallets the postings spread over (1: one hot wallet)")
 	postings := flag.Int("postings", 100000, "debits to post")
 	batch := flag.Int("batch", 256, "group commit: operations per transaction at most (1: unbatched)")
+	flag.IntVar(&committers, "committers", 0, "concurrent committing transactions (PostgreSQL; 0: the backend's default)")
 	reads := flag.Int("reads", 100000, "balance reads to time after the postings")
 	reportEntries := flag.Int("report-entries", 0, "if > 0: build a wallet with this many entries spread over 366 days and time the by-day report")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here")
@@ -71,6 +72,8 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+var committers int
 
 type store interface {
 	ledger.Store
@@ -141,7 +144,7 @@ func run(backend string, writers, wallets, postings, batch, reads, reportEntries
 	if reportEntries > 0 {
 		return report(ctx, backend, reportEntries)
 	}
-	s, size, closeFn, err := open(ctx, backend, ledger.Options{MaxBatch: batch})
+	s, size, closeFn, err := open(ctx, backend, ledger.Options{MaxBatch: batch, Writers: committers})
 	if err != nil {
 		return err
 	}

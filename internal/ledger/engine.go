@@ -41,6 +41,11 @@ type Dialect struct {
 	LockWallets string
 	// MaxParams bounds the bind parameters of one statement.
 	MaxParams int
+	// ArrayParams says the database takes arrays as parameters (bigint[],
+	// text[]): a transaction then loads all its wallets, grants and keys in
+	// a few statements instead of a few per wallet (round trips count on a
+	// networked database).
+	ArrayParams bool
 	// SingleWriter says this process is the database's only writer (an
 	// embedded database): wallet states may then stay cached in memory
 	// between transactions, since nobody else can change them.
@@ -315,7 +320,15 @@ func (s *SQLStore) runTx(batch []*job, results []jobResult) (err error) {
 		}
 	}
 	states := map[string]*walletState{}
+	if s.d.ArrayParams {
+		if states, err = s.loadBulk(ctx, tx, names, keys); err != nil {
+			return err
+		}
+	}
 	for _, n := range names {
+		if s.d.ArrayParams {
+			break
+		}
 		w := s.cache[n]
 		if w == nil {
 			if w, err = s.loadWallet(ctx, tx, n); err != nil {
@@ -408,14 +421,14 @@ func (s *SQLStore) failpoint(step string) error {
 
 const grantCols = `g.id, g.entry_id, e.key, g.category, g.original, g.remaining, g.priority, g.effective_at, g.expires_at, g.origins, g.endpoints, g.status, g.activated, g.settled_at, g.created_at`
 
-func scanGrant(sc interface{ Scan(...any) error }) (*grantRow, int64, error) {
+func scanGrant(sc interface{ Scan(...any) error }, extra ...any) (*grantRow, int64, error) {
 	g := &grantRow{}
 	var entryID int64
 	var cat, status, activated int
 	var expires, settled sql.NullInt64
 	var origins, endpoints string
-	if err := sc.Scan(&g.id, &entryID, &g.entryKey, &cat, &g.original, &g.remaining, &g.priority, &g.effectiveAt, &expires,
-		&origins, &endpoints, &status, &activated, &settled, &g.createdAt); err != nil {
+	if err := sc.Scan(append([]any{&g.id, &entryID, &g.entryKey, &cat, &g.original, &g.remaining, &g.priority, &g.effectiveAt, &expires,
+		&origins, &endpoints, &status, &activated, &settled, &g.createdAt}, extra...)...); err != nil {
 		return nil, 0, err
 	}
 	g.category = categories[cat]
@@ -433,12 +446,12 @@ func scanGrant(sc interface{ Scan(...any) error }) (*grantRow, int64, error) {
 
 const entryCols = `id, seq, key, hash, type, status, credits, paid, granted, origin, endpoint, ref, description, ts, applied_at, balance_after, debt_after, payment`
 
-func scanEntry(sc interface{ Scan(...any) error }) (*entryRow, error) {
+func scanEntry(sc interface{ Scan(...any) error }, extra ...any) (*entryRow, error) {
 	e := &entryRow{}
 	var typ, status, payment int
 	var origin, endpoint, ref, desc sql.NullString
-	if err := sc.Scan(&e.id, &e.seq, &e.key, &e.hash, &typ, &status, &e.credits, &e.paid, &e.granted, &origin, &endpoint,
-		&ref, &desc, &e.ts, &e.appliedAt, &e.balanceAfter, &e.debtAfter, &payment); err != nil {
+	if err := sc.Scan(append([]any{&e.id, &e.seq, &e.key, &e.hash, &typ, &status, &e.credits, &e.paid, &e.granted, &origin, &endpoint,
+		&ref, &desc, &e.ts, &e.appliedAt, &e.balanceAfter, &e.debtAfter, &payment}, extra...)...); err != nil {
 		return nil, err
 	}
 	e.typ = entryTypes[typ]
@@ -467,6 +480,128 @@ func (s *SQLStore) loadWallet(ctx context.Context, tx *sql.Tx, name string) (*wa
 	w.applies = AppliesTo{Origins: splitList(origins), Endpoints: splitList(endpoints)}
 	w.terminated = terminated.Int64
 	return w, s.addGrants(ctx, tx, w, `SELECT `+grantCols+` FROM grants g JOIN entries e ON e.id = g.entry_id WHERE g.wallet_id = ? AND g.live = 1 ORDER BY g.id`, w.id)
+}
+
+// loadBulk is load for databases that take array parameters: it locks and
+// reads every wallet of the transaction, their live grants, and the entries
+// with the given keys (and their grants) in four or five statements.
+func (s *SQLStore) loadBulk(ctx context.Context, tx *sql.Tx, names []string, keys map[string][]string) (map[string]*walletState, error) {
+	states := map[string]*walletState{}
+	byID := map[int64]*walletState{}
+	st, err := s.prep(ctx, tx, `SELECT id, name, currency, rate, overdraft, origins, endpoints, terminated_at, seq, debt, created_at FROM wallets WHERE name = ANY(?) ORDER BY name`+s.d.LockWallets)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, names)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: loading wallets: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		w := &walletState{entries: map[string]*entryRow{}}
+		var origins, endpoints string
+		var terminated sql.NullInt64
+		if err := rows.Scan(&w.id, &w.name, &w.currency, &w.rate, &w.overdraft, &origins, &endpoints, &terminated, &w.seq, &w.debt, &w.createdAt); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		w.applies = AppliesTo{Origins: splitList(origins), Endpoints: splitList(endpoints)}
+		w.terminated = terminated.Int64
+		states[w.name] = w
+		byID[w.id] = w
+		ids = append(ids, w.id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return states, nil
+	}
+	seen := map[int64]bool{}
+	addGrants := func(query string, arg any) error {
+		st, err := s.prep(ctx, tx, query)
+		if err != nil {
+			return err
+		}
+		rows, err := st.QueryContext(ctx, arg)
+		if err != nil {
+			return fmt.Errorf("ledger: loading grants: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var wid int64
+			g, _, err := scanGrant(rows, &wid)
+			if err != nil {
+				return err
+			}
+			if !seen[g.id] {
+				seen[g.id] = true
+				byID[wid].grants = append(byID[wid].grants, g)
+			}
+		}
+		return rows.Err()
+	}
+	if err := addGrants(`SELECT `+grantCols+`, g.wallet_id FROM grants g JOIN entries e ON e.id = g.entry_id WHERE g.wallet_id = ANY(?) AND g.live = 1 ORDER BY g.id`, ids); err != nil {
+		return nil, err
+	}
+	var kw []int64
+	var kk []string
+	for _, n := range names {
+		if w := states[n]; w != nil {
+			for _, k := range keys[n] {
+				if k != "" {
+					kw, kk = append(kw, w.id), append(kk, k)
+				}
+			}
+		}
+	}
+	var grantEntries []int64
+	for round := 0; round < 2 && len(kk) > 0; round++ {
+		st, err := s.prep(ctx, tx, `SELECT `+entryCols+`, wallet_id FROM entries WHERE (wallet_id, key) IN (SELECT * FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[])))`)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := st.QueryContext(ctx, kw, kk)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: loading entries: %w", err)
+		}
+		kw, kk = nil, nil
+		for rows.Next() {
+			var wid int64
+			e, err := scanEntry(rows, &wid)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			w := byID[wid]
+			if w.entries[e.key] != nil {
+				continue
+			}
+			w.entries[e.key] = e
+			switch e.typ {
+			case EntryGrant, EntryAdjustment:
+				grantEntries = append(grantEntries, e.id)
+			case EntryRefund:
+				if e.ref != "" && w.entries[e.ref] == nil {
+					kw, kk = append(kw, wid), append(kk, e.ref) // the grant a refund refers to
+				}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	if len(grantEntries) > 0 {
+		if err := addGrants(`SELECT `+grantCols+`, g.wallet_id FROM grants g JOIN entries e ON e.id = g.entry_id WHERE g.entry_id = ANY(?) ORDER BY g.id`, grantEntries); err != nil {
+			return nil, err
+		}
+		for _, w := range states {
+			sort.SliceStable(w.grants, func(i, j int) bool { return w.grants[i].id < w.grants[j].id })
+		}
+	}
+	return states, nil
 }
 
 // addGrants adds the grants a query returns to the state, unless present.

@@ -50,9 +50,13 @@ type walletRow struct {
 	createdAt  int64
 }
 
-func (s *SQLStore) wallet(ctx context.Context, q querier, name string) (*walletRow, error) {
+func (s *SQLStore) wallet(ctx context.Context, name string) (*walletRow, error) {
 	w := &walletRow{name: name}
-	err := q.QueryRowContext(ctx, s.q(`SELECT id, currency, rate, terminated_at, seq, debt, paid, granted, pending, next_change, next_exp_at, next_exp_credits, computed_at, created_at FROM wallets WHERE name = ?`), name).
+	st, err := s.prep(ctx, nil, `SELECT id, currency, rate, terminated_at, seq, debt, paid, granted, pending, next_change, next_exp_at, next_exp_credits, computed_at, created_at FROM wallets WHERE name = ?`)
+	if err != nil {
+		return nil, err
+	}
+	err = st.QueryRowContext(ctx, name).
 		Scan(&w.id, &w.currency, &w.rate, &w.terminated, &w.seq, &w.debt, &w.paid, &w.granted, &w.pending, &w.nextChange, &w.nextExpAt, &w.nextExpCr, &w.computedAt, &w.createdAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: %s", ErrWalletNotFound, name)
@@ -68,7 +72,7 @@ func (s *SQLStore) wallet(ctx context.Context, q querier, name string) (*walletR
 // is computed from the wallet's live grants.
 func (s *SQLStore) Balance(ctx context.Context, wallet string) (Balance, error) {
 	now := micros(s.opts.Clock.Now())
-	w, err := s.wallet(ctx, s.db, wallet)
+	w, err := s.wallet(ctx, wallet)
 	if err != nil {
 		return Balance{}, err
 	}
@@ -120,7 +124,7 @@ func (s *SQLStore) liveGrants(ctx context.Context, db querier, walletID int64) (
 // entry applied at or before it, evaluated at that time.
 func (s *SQLStore) BalanceAt(ctx context.Context, wallet string, at time.Time) (Balance, error) {
 	t := micros(at)
-	w, err := s.wallet(ctx, s.db, wallet)
+	w, err := s.wallet(ctx, wallet)
 	if err != nil {
 		return Balance{}, err
 	}
@@ -172,7 +176,7 @@ func (s *SQLStore) BalanceAt(ctx context.Context, wallet string, at time.Time) (
 
 // Grants lists every grant of the wallet, oldest first.
 func (s *SQLStore) Grants(ctx context.Context, wallet string) ([]Grant, error) {
-	w, err := s.wallet(ctx, s.db, wallet)
+	w, err := s.wallet(ctx, wallet)
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +250,7 @@ func (s *SQLStore) page(ctx context.Context, q EntryQuery, payments bool) (Entry
 	if q.Limit < 0 || q.Limit > MaxPageSize {
 		return EntryPage{}, fmt.Errorf("%w: limit must be 1-%d", ErrInvalid, MaxPageSize)
 	}
-	w, err := s.wallet(ctx, s.db, q.Wallet)
+	w, err := s.wallet(ctx, q.Wallet)
 	if err != nil {
 		return EntryPage{}, err
 	}
@@ -361,7 +365,7 @@ func (s *SQLStore) Consumption(ctx context.Context, q ConsumptionQuery) ([]Perio
 	if to.Sub(from) > MaxReportWindow {
 		return nil, fmt.Errorf("%w: the window is longer than 366 days", ErrInvalid)
 	}
-	w, err := s.wallet(ctx, s.db, q.Wallet)
+	w, err := s.wallet(ctx, q.Wallet)
 	if err != nil {
 		return nil, err
 	}

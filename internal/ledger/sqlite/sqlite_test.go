@@ -18,8 +18,10 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 
 	"github.com/walletop/wallet-operator/internal/ledger"
@@ -102,4 +104,62 @@ func TestModel(t *testing.T) {
 		cfg = ledgertest.ModelConfig{Runs: 1, Seqs: 40, Steps: 25, Seed: 1}
 	}
 	ledgertest.RunModel(t, open, cfg)
+}
+
+// BenchmarkDebit posts debits with durable commits from 64 concurrent
+// writers (b.SetParallelism) over 1000 wallets; ns/op is the inverse of
+// postings per second. hack/ledger-load reports latency percentiles too.
+func BenchmarkDebit(b *testing.B) {
+	for _, wallets := range []int{1000, 1} {
+		b.Run(fmt.Sprintf("wallets=%d", wallets), func(b *testing.B) {
+			s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "ledger.db"), ledger.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			for i := range wallets {
+				name := fmt.Sprint("w", i)
+				if err := s.OpenWallet(b.Context(), ledger.WalletSpec{Wallet: name, Currency: "USD", Rate: 10_000}); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := s.Grant(b.Context(), ledger.GrantRequest{Wallet: name, Key: "g", Paid: 900_000_000_000_000_000, Priority: 50}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var n atomic.Int64
+			b.SetParallelism(32) // x GOMAXPROCS(2) = 64 writers
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := n.Add(1)
+					if _, err := s.Debit(context.Background(), ledger.DebitRequest{Wallet: fmt.Sprint("w", int(i)%wallets), Key: fmt.Sprint("d", i), Credits: 1_250_000, Origin: "api"}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "postings/s")
+		})
+	}
+}
+
+// BenchmarkBalance reads a balance (the O(1) snapshot path).
+func BenchmarkBalance(b *testing.B) {
+	s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "ledger.db"), ledger.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.OpenWallet(b.Context(), ledger.WalletSpec{Wallet: "w", Currency: "USD", Rate: 10_000}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.Grant(b.Context(), ledger.GrantRequest{Wallet: "w", Key: "g", Paid: 100_000_000, Priority: 50}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := s.Balance(b.Context(), "w"); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
