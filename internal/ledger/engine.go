@@ -1053,64 +1053,49 @@ func (s *SQLStore) write(ctx context.Context, wallet string, keys []string, fn f
 	return v.(Result), nil
 }
 
-// Grant adds credits.
-func (s *SQLStore) Grant(ctx context.Context, req GrantRequest) (Result, error) {
-	if err := checkKey(req.Key); err != nil {
+// fingerprint hashes a request with its key blanked, for idempotency.
+func fingerprint[T any](req T, blank func(*T)) int64 {
+	blank(&req)
+	return payloadHash(req)
+}
+
+// keyed runs an operation with an idempotency key; refs are other entries
+// it needs (a grant to void or refund).
+func (s *SQLStore) keyed(ctx context.Context, wallet, key string, refs []string, apply func(w *walletState, now int64) (Result, error)) (Result, error) {
+	if err := checkKey(key); err != nil {
 		return Result{}, err
 	}
-	key := req.Key
-	req.Key = ""
-	h := payloadHash(req)
-	req.Key = key
-	return s.write(ctx, req.Wallet, []string{req.Key}, func(w *walletState, now int64) (Result, error) { return w.grant(req, h, now) })
+	return s.write(ctx, wallet, append([]string{key}, refs...), apply)
+}
+
+// Grant adds credits.
+func (s *SQLStore) Grant(ctx context.Context, req GrantRequest) (Result, error) {
+	h := fingerprint(req, func(r *GrantRequest) { r.Key = "" })
+	return s.keyed(ctx, req.Wallet, req.Key, nil, func(w *walletState, now int64) (Result, error) { return w.grant(req, h, now) })
 }
 
 // Debit consumes credits.
 func (s *SQLStore) Debit(ctx context.Context, req DebitRequest) (Result, error) {
-	if err := checkKey(req.Key); err != nil {
-		return Result{}, err
-	}
-	key := req.Key
-	req.Key = ""
-	h := payloadHash(req)
-	req.Key = key
-	return s.write(ctx, req.Wallet, []string{req.Key}, func(w *walletState, now int64) (Result, error) { return w.debit(req, h, now) })
+	h := fingerprint(req, func(r *DebitRequest) { r.Key = "" })
+	return s.keyed(ctx, req.Wallet, req.Key, nil, func(w *walletState, now int64) (Result, error) { return w.debit(req, h, now) })
 }
 
 // Void removes credits.
 func (s *SQLStore) Void(ctx context.Context, req VoidRequest) (Result, error) {
-	if err := checkKey(req.Key); err != nil {
-		return Result{}, err
-	}
-	key := req.Key
-	req.Key = ""
-	h := payloadHash(req)
-	req.Key = key
-	return s.write(ctx, req.Wallet, []string{req.Key, req.GrantKey}, func(w *walletState, now int64) (Result, error) { return w.void(req, h, now) })
+	h := fingerprint(req, func(r *VoidRequest) { r.Key = "" })
+	return s.keyed(ctx, req.Wallet, req.Key, []string{req.GrantKey}, func(w *walletState, now int64) (Result, error) { return w.void(req, h, now) })
 }
 
 // Refund returns paid credits of one grant.
 func (s *SQLStore) Refund(ctx context.Context, req RefundRequest) (Result, error) {
-	if err := checkKey(req.Key); err != nil {
-		return Result{}, err
-	}
-	key := req.Key
-	req.Key = ""
-	h := payloadHash(req)
-	req.Key = key
-	return s.write(ctx, req.Wallet, []string{req.Key, req.GrantKey}, func(w *walletState, now int64) (Result, error) { return w.refund(req, h, now) })
+	h := fingerprint(req, func(r *RefundRequest) { r.Key = "" })
+	return s.keyed(ctx, req.Wallet, req.Key, []string{req.GrantKey}, func(w *walletState, now int64) (Result, error) { return w.refund(req, h, now) })
 }
 
 // Adjust corrects the balance.
 func (s *SQLStore) Adjust(ctx context.Context, req AdjustRequest) (Result, error) {
-	if err := checkKey(req.Key); err != nil {
-		return Result{}, err
-	}
-	key := req.Key
-	req.Key = ""
-	h := payloadHash(req)
-	req.Key = key
-	return s.write(ctx, req.Wallet, []string{req.Key}, func(w *walletState, now int64) (Result, error) { return w.adjust(req, h, now) })
+	h := fingerprint(req, func(r *AdjustRequest) { r.Key = "" })
+	return s.keyed(ctx, req.Wallet, req.Key, nil, func(w *walletState, now int64) (Result, error) { return w.adjust(req, h, now) })
 }
 
 // SettlePayment marks a pending payment paid or failed.

@@ -382,6 +382,21 @@ func (w *walletState) replay(key string, hash int64) (*entryRow, error) {
 	return e, nil
 }
 
+// begin starts a keyed write: done is true when it is a repeat (r is the
+// first result), a conflict, or refused because the wallet is terminated.
+func (w *walletState) begin(key string, hash int64) (r Result, done bool, err error) {
+	if e, err := w.replay(key, hash); e != nil || err != nil {
+		if err != nil {
+			return Result{}, true, err
+		}
+		return w.result(e, true), true, nil
+	}
+	if err := w.writable(); err != nil {
+		return Result{}, true, err
+	}
+	return Result{}, false, nil
+}
+
 func (w *walletState) result(e *entryRow, replayed bool) Result {
 	return Result{
 		EntryID: EntryID(w.name, e.key), Seq: e.seq, Status: e.status, BalanceAfter: e.balanceAfter,
@@ -426,14 +441,8 @@ func sum(vs ...money.Micros) (money.Micros, error) {
 }
 
 func (w *walletState) grant(req GrantRequest, hash int64, now int64) (Result, error) {
-	if e, err := w.replay(req.Key, hash); e != nil || err != nil {
-		if err != nil {
-			return Result{}, err
-		}
-		return w.result(e, true), nil
-	}
-	if err := w.writable(); err != nil {
-		return Result{}, err
+	if r, done, err := w.begin(req.Key, hash); done {
+		return r, err
 	}
 	total, err := sum(req.Paid, req.Granted)
 	if err != nil || req.Paid < 0 || req.Granted < 0 || total == 0 || req.Paid > money.MaxAmount || req.Granted > money.MaxAmount {
@@ -513,14 +522,8 @@ func (w *walletState) pendingTotal() money.Micros {
 }
 
 func (w *walletState) debit(req DebitRequest, hash int64, now int64) (Result, error) {
-	if e, err := w.replay(req.Key, hash); e != nil || err != nil {
-		if err != nil {
-			return Result{}, err
-		}
-		return w.result(e, true), nil
-	}
-	if err := w.writable(); err != nil {
-		return Result{}, err
+	if r, done, err := w.begin(req.Key, hash); done {
+		return r, err
 	}
 	if err := checkPositive("credits", req.Credits); err != nil {
 		return Result{}, err
@@ -570,14 +573,8 @@ func (w *walletState) grantBlocks(key string) []*grantRow {
 }
 
 func (w *walletState) void(req VoidRequest, hash int64, now int64) (Result, error) {
-	if e, err := w.replay(req.Key, hash); e != nil || err != nil {
-		if err != nil {
-			return Result{}, err
-		}
-		return w.result(e, true), nil
-	}
-	if err := w.writable(); err != nil {
-		return Result{}, err
+	if r, done, err := w.begin(req.Key, hash); done {
+		return r, err
 	}
 	if err := checkPositive("credits", req.Credits); err != nil {
 		return Result{}, err
@@ -607,14 +604,8 @@ func (w *walletState) void(req VoidRequest, hash int64, now int64) (Result, erro
 }
 
 func (w *walletState) refund(req RefundRequest, hash int64, now int64) (Result, error) {
-	if e, err := w.replay(req.Key, hash); e != nil || err != nil {
-		if err != nil {
-			return Result{}, err
-		}
-		return w.result(e, true), nil
-	}
-	if err := w.writable(); err != nil {
-		return Result{}, err
+	if r, done, err := w.begin(req.Key, hash); done {
+		return r, err
 	}
 	if err := checkPositive("credits", req.Credits); err != nil {
 		return Result{}, err
@@ -661,14 +652,8 @@ func (w *walletState) refund(req RefundRequest, hash int64, now int64) (Result, 
 }
 
 func (w *walletState) adjust(req AdjustRequest, hash int64, now int64) (Result, error) {
-	if e, err := w.replay(req.Key, hash); e != nil || err != nil {
-		if err != nil {
-			return Result{}, err
-		}
-		return w.result(e, true), nil
-	}
-	if err := w.writable(); err != nil {
-		return Result{}, err
+	if r, done, err := w.begin(req.Key, hash); done {
+		return r, err
 	}
 	if req.Credits == 0 || req.Credits > money.MaxAmount || req.Credits < -money.MaxAmount {
 		return Result{}, fmt.Errorf("%w: an adjustment must be non-zero and at most %s either way", ErrInvalid, money.MaxAmount)
