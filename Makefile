@@ -21,8 +21,7 @@ help: ## Show this help.
 .PHONY: manifests
 manifests: ## Generate CRDs (and RBAC from controller markers) into config/.
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
-	@if grep -rqs '+kubebuilder:rbac' --include=*.go controllers internal main.go; then \
-	  $(CONTROLLER_GEN) rbac:roleName=manager-role paths=./... output:rbac:dir=config/rbac; fi
+	$(CONTROLLER_GEN) rbac:roleName=wallet-operator-manager paths=./controllers/... output:rbac:dir=config/rbac
 
 .PHONY: generate
 generate: ## Generate deepcopy code for the API types.

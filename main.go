@@ -36,6 +36,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
+	"github.com/walletop/wallet-operator/controllers"
 	"github.com/walletop/wallet-operator/internal/dsn"
 	"github.com/walletop/wallet-operator/internal/ledger/backend"
 )
@@ -135,6 +136,16 @@ func run(o options) error {
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
+	}
+	if err := (&controllers.WalletReconciler{
+		Client: mgr.GetClient(), Ledger: store, Recorder: mgr.GetEventRecorder("wallet-operator"),
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("wallet controller: %w", err)
+	}
+	if err := (&controllers.WalletTransactionReconciler{
+		Client: mgr.GetClient(), Ledger: store, Recorder: mgr.GetEventRecorder("wallet-operator"),
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("wallettransaction controller: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("health check: %w", err)

@@ -222,9 +222,12 @@ type Balance struct {
 	Debt           money.Micros
 	Pending        money.Micros
 	NextExpiration *Expiration
-	Sequence       int64
-	Terminated     bool
-	ComputedAt     time.Time
+	// NextChange is when the available balance next changes by itself (a
+	// grant becomes effective or expires); zero if never.
+	NextChange time.Time
+	Sequence   int64
+	Terminated bool
+	ComputedAt time.Time
 }
 
 // Expiration is the next batch of credits due to expire.

@@ -80,6 +80,7 @@ func (s *SQLStore) Balance(ctx context.Context, wallet string) (Balance, error) 
 		Wallet: wallet, Currency: w.currency, Rate: w.rate, Debt: w.debt, Sequence: w.seq,
 		Terminated: w.terminated.Valid, ComputedAt: fromMicros(now),
 	}
+	next := w.nextChange
 	if now < w.nextChange && now >= w.computedAt {
 		b.Paid, b.Granted, b.Pending = w.paid, w.granted, w.pending
 		if w.nextExpAt.Valid {
@@ -91,7 +92,10 @@ func (s *SQLStore) Balance(ctx context.Context, wallet string) (Balance, error) 
 			return Balance{}, err
 		}
 		st := &walletState{grants: grants}
-		b.Paid, b.Granted, b.Pending, _, b.NextExpiration = st.totals(now)
+		b.Paid, b.Granted, b.Pending, next, b.NextExpiration = st.totals(now)
+	}
+	if next != never && !b.Terminated {
+		b.NextChange = fromMicros(next)
 	}
 	b.Available = b.Paid + b.Granted - b.Debt
 	return b, nil

@@ -1,0 +1,299 @@
+/*
+Copyright 2026 The wallet-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
+	"github.com/walletop/wallet-operator/controllers"
+	"github.com/walletop/wallet-operator/internal/ledger"
+)
+
+var nsSeq atomic.Int64
+
+func newNamespace() string {
+	ns := fmt.Sprintf("team-%d", nsSeq.Add(1))
+	Expect(k8sClient.Create(ctx(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+	return ns
+}
+
+func ctx() context.Context { return context.Background() }
+
+func newWallet(ns, name string, mutate ...func(*billingv1alpha1.Wallet)) *billingv1alpha1.Wallet {
+	w := &billingv1alpha1.Wallet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: billingv1alpha1.WalletSpec{Currency: "USD", Rate: "0.01"}}
+	for _, m := range mutate {
+		m(w)
+	}
+	Expect(k8sClient.Create(ctx(), w)).To(Succeed())
+	return w
+}
+
+func newTx(ns, name string, spec billingv1alpha1.WalletTransactionSpec) *billingv1alpha1.WalletTransaction {
+	t := &billingv1alpha1.WalletTransaction{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: spec}
+	Expect(k8sClient.Create(ctx(), t)).To(Succeed())
+	return t
+}
+
+func topUp(wallet string, granted, paid billingv1alpha1.Amount) billingv1alpha1.WalletTransactionSpec {
+	return billingv1alpha1.WalletTransactionSpec{WalletRef: billingv1alpha1.LocalObjectReference{Name: wallet}, Type: billingv1alpha1.TypeTopUp,
+		GrantedCredits: granted, PaidCredits: paid}
+}
+
+func debit(wallet string, credits billingv1alpha1.SignedAmount) billingv1alpha1.WalletTransactionSpec {
+	return billingv1alpha1.WalletTransactionSpec{WalletRef: billingv1alpha1.LocalObjectReference{Name: wallet}, Type: billingv1alpha1.TypeDebit,
+		Credits: credits, Origin: "api", Endpoint: "/v1/chat"}
+}
+
+// phaseOf waits for a transaction to reach phase and returns it.
+func phaseOf(ns, name string, phase billingv1alpha1.TransactionPhase) *billingv1alpha1.WalletTransaction {
+	GinkgoHelper()
+	t := &billingv1alpha1.WalletTransaction{}
+	Eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx(), client.ObjectKey{Namespace: ns, Name: name}, t)).To(Succeed())
+		g.Expect(t.Status.Phase).To(Equal(phase), "reason %s: %s", t.Status.Reason, t.Status.Message)
+		g.Expect(t.Status.ObservedGeneration).To(Equal(t.Generation))
+	}).Should(Succeed())
+	return t
+}
+
+// balanceOf waits for a wallet's status to show balance and returns the wallet.
+func balanceOf(ns, name, balance string) *billingv1alpha1.Wallet {
+	GinkgoHelper()
+	w := &billingv1alpha1.Wallet{}
+	Eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx(), client.ObjectKey{Namespace: ns, Name: name}, w)).To(Succeed())
+		g.Expect(w.Status.Balance).To(Equal(balance))
+	}).Should(Succeed())
+	return w
+}
+
+func ledgerSeq(ns, name string) int64 {
+	GinkgoHelper()
+	b, err := store.Balance(ctx(), controllers.LedgerWallet(ns, name))
+	Expect(err).NotTo(HaveOccurred())
+	return b.Sequence
+}
+
+var _ = Describe("WalletTransactions", func() {
+	It("applies a top-up and a debit, and the Wallet shows the balance", func() {
+		ns := newNamespace()
+		newWallet(ns, "main")
+		newTx(ns, "grant", topUp("main", "100", ""))
+		t := phaseOf(ns, "grant", billingv1alpha1.PhaseSettled)
+		Expect(t.Status.TransactionID).To(HavePrefix("wtx_"))
+		Expect(t.Status.Credits).To(Equal("100"))
+		Expect(meta.IsStatusConditionTrue(t.Status.Conditions, billingv1alpha1.ConditionReady)).To(BeTrue())
+		newTx(ns, "use", debit("main", "30.5"))
+		t = phaseOf(ns, "use", billingv1alpha1.PhaseSettled)
+		Expect(t.Status.Credits).To(Equal("-30.5"))
+		Expect(t.Status.BalanceAfter).To(Equal("69.5"))
+		w := balanceOf(ns, "main", "69.5")
+		Expect(w.Status.GrantedBalance).To(Equal("69.5"))
+		Expect(w.Status.PaidBalance).To(Equal("0"))
+		Expect(w.Status.MoneyBalance).To(Equal(&billingv1alpha1.Money{Amount: "0.695", Currency: "USD"}))
+		Expect(w.Status.Phase).To(Equal(billingv1alpha1.WalletActive))
+		Expect(w.Status.LedgerSequence).To(Equal(int64(2)))
+		Expect(meta.IsStatusConditionTrue(w.Status.Conditions, billingv1alpha1.ConditionLedgerSynced)).To(BeTrue())
+		Expect(w.Finalizers).To(ContainElement(controllers.WalletFinalizer))
+	})
+
+	It("fails a debit beyond the balance, with the reason, and writes nothing", func() {
+		ns := newNamespace()
+		newWallet(ns, "main", func(w *billingv1alpha1.Wallet) { w.Spec.LowBalanceThreshold = "20" })
+		newTx(ns, "grant", topUp("main", "10", ""))
+		phaseOf(ns, "grant", billingv1alpha1.PhaseSettled)
+		seq := ledgerSeq(ns, "main")
+		newTx(ns, "too-much", debit("main", "10.000001"))
+		t := phaseOf(ns, "too-much", billingv1alpha1.PhaseFailed)
+		Expect(t.Status.Reason).To(Equal("InsufficientBalance"))
+		Expect(t.Status.TransactionID).To(BeEmpty())
+		Expect(ledgerSeq(ns, "main")).To(Equal(seq))
+		w := balanceOf(ns, "main", "10")
+		Expect(meta.IsStatusConditionTrue(w.Status.Conditions, billingv1alpha1.ConditionLowBalance)).To(BeTrue())
+	})
+
+	It("settles paid credits only once the payment is Paid, and never a Failed one", func() {
+		ns := newNamespace()
+		newWallet(ns, "main")
+		spec := topUp("main", "", "50")
+		spec.Payment = &billingv1alpha1.Payment{Reference: "ch_1", Amount: "0.50", Method: "Card"}
+		newTx(ns, "card", spec)
+		t := phaseOf(ns, "card", billingv1alpha1.PhasePending)
+		Expect(t.Status.Reason).To(Equal("PaymentPending"))
+		Eventually(func(g Gomega) {
+			w := &billingv1alpha1.Wallet{}
+			g.Expect(k8sClient.Get(ctx(), client.ObjectKey{Namespace: ns, Name: "main"}, w)).To(Succeed())
+			g.Expect(w.Status.PendingCredits).To(Equal("50"))
+			g.Expect(w.Status.Balance).To(Equal("0"))
+		}).Should(Succeed())
+		t.Spec.Payment.Status = billingv1alpha1.PaymentPaid
+		Expect(k8sClient.Update(ctx(), t)).To(Succeed())
+		phaseOf(ns, "card", billingv1alpha1.PhaseSettled)
+		w := balanceOf(ns, "main", "50")
+		Expect(w.Status.PendingCredits).To(Equal("0"))
+		Expect(w.Status.PaidBalance).To(Equal("50"))
+
+		spec.Payment = &billingv1alpha1.Payment{Reference: "ch_2", Status: billingv1alpha1.PaymentPending}
+		newTx(ns, "card2", spec)
+		t = phaseOf(ns, "card2", billingv1alpha1.PhasePending)
+		t.Spec.Payment.Status = billingv1alpha1.PaymentFailed
+		Expect(k8sClient.Update(ctx(), t)).To(Succeed())
+		t = phaseOf(ns, "card2", billingv1alpha1.PhaseFailed)
+		Expect(t.Status.Reason).To(Equal("PaymentFailed"))
+		balanceOf(ns, "main", "50")
+	})
+
+	It("is safe under GitOps: re-apply, delete and re-create change nothing; another spec is Rejected", func() {
+		ns := newNamespace()
+		newWallet(ns, "main")
+		t := newTx(ns, "refill", topUp("main", "25", ""))
+		t = phaseOf(ns, "refill", billingv1alpha1.PhaseSettled)
+		id := t.Status.TransactionID
+		balanceOf(ns, "main", "25")
+		seq := ledgerSeq(ns, "main")
+
+		// re-apply: an update with the same spec is not even a new generation
+		Expect(k8sClient.Update(ctx(), t)).To(Succeed())
+		// delete and re-create with the same name and spec
+		Expect(k8sClient.Delete(ctx(), t)).To(Succeed())
+		balanceOf(ns, "main", "25") // deleting never reverses
+		newTx(ns, "refill", topUp("main", "25", ""))
+		t = phaseOf(ns, "refill", billingv1alpha1.PhaseSettled)
+		Expect(t.Status.TransactionID).To(Equal(id))
+		Expect(ledgerSeq(ns, "main")).To(Equal(seq))
+		balanceOf(ns, "main", "25")
+
+		// the same name with another spec
+		Expect(k8sClient.Delete(ctx(), t)).To(Succeed())
+		newTx(ns, "refill", topUp("main", "2500", ""))
+		t = phaseOf(ns, "refill", billingv1alpha1.PhaseRejected)
+		Expect(t.Status.Reason).To(Equal("IdempotencyConflict"))
+		Expect(ledgerSeq(ns, "main")).To(Equal(seq))
+		balanceOf(ns, "main", "25")
+	})
+
+	It("applies voids, refunds and adjustments", func() {
+		ns := newNamespace()
+		newWallet(ns, "main")
+		buy := topUp("main", "", "100")
+		buy.Payment = &billingv1alpha1.Payment{Reference: "inv-7", Status: billingv1alpha1.PaymentPaid}
+		newTx(ns, "buy", buy)
+		newTx(ns, "promo", topUp("main", "20", ""))
+		phaseOf(ns, "buy", billingv1alpha1.PhaseSettled)
+		phaseOf(ns, "promo", billingv1alpha1.PhaseSettled)
+		balanceOf(ns, "main", "120")
+		newTx(ns, "void", billingv1alpha1.WalletTransactionSpec{WalletRef: billingv1alpha1.LocalObjectReference{Name: "main"},
+			Type: billingv1alpha1.TypeVoid, Credits: "15", GrantRef: &billingv1alpha1.LocalObjectReference{Name: "promo"}})
+		phaseOf(ns, "void", billingv1alpha1.PhaseSettled)
+		newTx(ns, "refund", billingv1alpha1.WalletTransactionSpec{WalletRef: billingv1alpha1.LocalObjectReference{Name: "main"},
+			Type: billingv1alpha1.TypeRefund, Credits: "40", GrantRef: &billingv1alpha1.LocalObjectReference{Name: "buy"},
+			Payment: &billingv1alpha1.Payment{Status: billingv1alpha1.PaymentPaid}})
+		phaseOf(ns, "refund", billingv1alpha1.PhaseSettled)
+		newTx(ns, "fix", billingv1alpha1.WalletTransactionSpec{WalletRef: billingv1alpha1.LocalObjectReference{Name: "main"},
+			Type: billingv1alpha1.TypeAdjustment, Credits: "-4.5", Reason: "double-counted batch"})
+		t := phaseOf(ns, "fix", billingv1alpha1.PhaseSettled)
+		Expect(t.Status.Credits).To(Equal("-4.5"))
+		w := balanceOf(ns, "main", "60.5")
+		// the adjustment draws granted credits before paid ones: 20 - 15 voided - 4.5
+		Expect(w.Status.GrantedBalance).To(Equal("0.5"))
+		Expect(w.Status.PaidBalance).To(Equal("60")) // 100 - 40 refunded
+	})
+
+	It("waits for a missing Wallet and applies once it exists", func() {
+		ns := newNamespace()
+		newTx(ns, "early", topUp("later", "7", ""))
+		t := phaseOf(ns, "early", billingv1alpha1.PhasePending)
+		Expect(t.Status.Reason).To(Equal("WalletNotFound"))
+		newWallet(ns, "later")
+		phaseOf(ns, "early", billingv1alpha1.PhaseSettled)
+		balanceOf(ns, "later", "7")
+	})
+
+	It("terminates a wallet one way: credits expire, writes fail, history stays", func() {
+		ns := newNamespace()
+		w := newWallet(ns, "main")
+		newTx(ns, "grant", topUp("main", "9", ""))
+		phaseOf(ns, "grant", billingv1alpha1.PhaseSettled)
+		balanceOf(ns, "main", "9")
+		Expect(k8sClient.Get(ctx(), client.ObjectKeyFromObject(w), w)).To(Succeed())
+		w.Spec.Terminated = true
+		Expect(k8sClient.Update(ctx(), w)).To(Succeed())
+		w = balanceOf(ns, "main", "0")
+		Expect(w.Status.Phase).To(Equal(billingv1alpha1.WalletTerminated))
+		newTx(ns, "late", debit("main", "1"))
+		t := phaseOf(ns, "late", billingv1alpha1.PhaseFailed)
+		Expect(t.Status.Reason).To(Equal("WalletTerminated"))
+		page, err := store.Entries(ctx(), ledgerEntries(ns))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(page.Entries).To(HaveLen(2)) // the grant and its expiry
+	})
+
+	It("applies exactly once when the operator dies between the ledger commit and the status write", func() {
+		ns := newNamespace()
+		newWallet(ns, "main")
+		newTx(ns, "first", topUp("main", "10", ""))
+		phaseOf(ns, "first", billingv1alpha1.PhaseSettled)
+		balanceOf(ns, "main", "10")
+		stopManager()
+		startLedgerOnly()
+
+		// A reconcile that commits to the ledger and then cannot write status.
+		newTx(ns, "crash", topUp("main", "5", ""))
+		r := &controllers.WalletTransactionReconciler{Client: statusFails{k8sClient}, Ledger: store}
+		_, err := r.Reconcile(ctx(), ctrl.Request{NamespacedName: client.ObjectKey{Namespace: ns, Name: "crash"}})
+		Expect(err).To(MatchError(ContainSubstring("status write lost")))
+		seq := ledgerSeq(ns, "main")
+		b, _ := store.Balance(ctx(), controllers.LedgerWallet(ns, "main"))
+		Expect(b.Available.String()).To(Equal("15")) // committed once
+
+		Expect(store.Close()).To(Succeed())
+		startManager() // the restarted operator
+		t := phaseOf(ns, "crash", billingv1alpha1.PhaseSettled)
+		Expect(t.Status.TransactionID).To(HavePrefix("wtx_"))
+		balanceOf(ns, "main", "15")
+		Expect(ledgerSeq(ns, "main")).To(Equal(seq))
+	})
+})
+
+// statusFails is a client whose status writes fail, as if the process died
+// right after the ledger commit.
+type statusFails struct{ client.Client }
+
+func (c statusFails) Status() client.SubResourceWriter { return failingWriter{} }
+
+type failingWriter struct{ client.SubResourceWriter }
+
+func (failingWriter) Update(context.Context, client.Object, ...client.SubResourceUpdateOption) error {
+	return errors.New("status write lost")
+}
+
+func ledgerEntries(ns string) ledger.EntryQuery {
+	return ledger.EntryQuery{Wallet: controllers.LedgerWallet(ns, "main")}
+}

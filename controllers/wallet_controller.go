@@ -1,0 +1,225 @@
+/*
+Copyright 2026 The wallet-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
+	"github.com/walletop/wallet-operator/internal/ledger"
+	"github.com/walletop/wallet-operator/internal/money"
+)
+
+// WalletFinalizer terminates the wallet in the ledger when the Wallet is deleted.
+const WalletFinalizer = "billing.walletop.io/ledger"
+
+// WalletReconciler opens wallets in the ledger, terminates them, expires
+// their credits on time and keeps their status true to the ledger.
+type WalletReconciler struct {
+	client.Client
+	Ledger   ledger.Store
+	Recorder events.EventRecorder
+	// Now is the clock (the ledger's, in tests).
+	Now func() time.Time
+}
+
+// +kubebuilder:rbac:groups=billing.walletop.io,resources=wallets,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=billing.walletop.io,resources=wallets/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=billing.walletop.io,resources=wallets/finalizers,verbs=update
+
+// Reconcile brings one Wallet and the ledger together.
+func (r *WalletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	w := &billingv1alpha1.Wallet{}
+	if err := r.Get(ctx, req.NamespacedName, w); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	name := LedgerWallet(w.Namespace, w.Name)
+	if !w.DeletionTimestamp.IsZero() {
+		if controllerutil.ContainsFinalizer(w, WalletFinalizer) {
+			if _, err := r.Ledger.Terminate(ctx, name); err != nil && !errors.Is(err, ledger.ErrWalletNotFound) {
+				return ctrl.Result{}, err
+			}
+			controllerutil.RemoveFinalizer(w, WalletFinalizer)
+			return ctrl.Result{}, r.Update(ctx, w)
+		}
+		return ctrl.Result{}, nil
+	}
+	if controllerutil.AddFinalizer(w, WalletFinalizer) {
+		if err := r.Update(ctx, w); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	now := r.Now()
+	if w.Status.ObservedGeneration != w.Generation || !meta.IsStatusConditionTrue(w.Status.Conditions, billingv1alpha1.ConditionLedgerSynced) {
+		spec, err := walletSpec(w)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if err := r.Ledger.OpenWallet(ctx, spec); err != nil {
+			return ctrl.Result{}, r.setStatus(ctx, w, nil, fmt.Errorf("opening the wallet in the ledger: %w", err))
+		}
+	}
+	b, err := r.Ledger.Balance(ctx, name)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	expired := w.Spec.ExpiresAt != nil && !now.Before(w.Spec.ExpiresAt.Time)
+	if (w.Spec.Terminated || expired) && !b.Terminated {
+		if _, err := r.Ledger.Terminate(ctx, name); err != nil {
+			return ctrl.Result{}, err
+		}
+	} else if !b.NextChange.IsZero() && !now.Before(b.NextChange) || b.NextExpiration != nil && !now.Before(b.NextExpiration.At) {
+		if _, err := r.Ledger.ExpireDue(ctx, name); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	if b, err = r.Ledger.Balance(ctx, name); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.setStatus(ctx, w, &b, nil); err != nil {
+		return ctrl.Result{}, err
+	}
+	// Wake up exactly when something changes by itself: nothing polls.
+	var next time.Time
+	if !b.NextChange.IsZero() {
+		next = b.NextChange
+	}
+	if w.Spec.ExpiresAt != nil && !b.Terminated && (next.IsZero() || w.Spec.ExpiresAt.Time.Before(next)) {
+		next = w.Spec.ExpiresAt.Time
+	}
+	if next.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	return ctrl.Result{RequeueAfter: max(next.Sub(now), 0) + 10*time.Millisecond}, nil
+}
+
+func (r *WalletReconciler) setStatus(ctx context.Context, w *billingv1alpha1.Wallet, b *ledger.Balance, ledgerErr error) error {
+	before := w.Status.DeepCopy()
+	st := &w.Status
+	gen := w.Generation
+	if ledgerErr != nil {
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: billingv1alpha1.ConditionLedgerSynced, Status: metav1.ConditionFalse,
+			Reason: "LedgerError", Message: ledgerErr.Error(), ObservedGeneration: gen})
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: billingv1alpha1.ConditionReady, Status: metav1.ConditionFalse,
+			Reason: "LedgerError", Message: ledgerErr.Error(), ObservedGeneration: gen})
+		return r.Status().Update(ctx, w)
+	}
+	st.ObservedGeneration = gen
+	st.Phase = billingv1alpha1.WalletActive
+	switch {
+	case b.Terminated && w.Spec.ExpiresAt != nil && !w.Spec.Terminated:
+		st.Phase = billingv1alpha1.WalletExpired
+	case b.Terminated:
+		st.Phase = billingv1alpha1.WalletTerminated
+	}
+	st.Balance, st.PaidBalance, st.GrantedBalance, st.PendingCredits = b.Available.String(), b.Paid.String(), b.Granted.String(), b.Pending.String()
+	if m, err := money.MulRate(b.Available, b.Rate); err == nil {
+		st.MoneyBalance = &billingv1alpha1.Money{Amount: m.String(), Currency: b.Currency}
+	}
+	st.NextExpiration = nil
+	if b.NextExpiration != nil {
+		st.NextExpiration = &billingv1alpha1.Expiration{At: metav1.NewTime(b.NextExpiration.At), Credits: b.NextExpiration.Credits.String()}
+	}
+	st.LedgerSequence = b.Sequence
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: billingv1alpha1.ConditionLedgerSynced, Status: metav1.ConditionTrue,
+		Reason: "Synced", Message: fmt.Sprintf("status reflects ledger sequence %d", b.Sequence), ObservedGeneration: gen})
+	ready := metav1.Condition{Type: billingv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Active",
+		Message: "the wallet accepts top-ups and debits", ObservedGeneration: gen}
+	if b.Terminated {
+		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, string(st.Phase), "the wallet accepts no more top-ups or debits; its history stays readable"
+	}
+	meta.SetStatusCondition(&st.Conditions, ready)
+	low := metav1.Condition{Type: billingv1alpha1.ConditionLowBalance, Status: metav1.ConditionFalse, Reason: "AboveThreshold", ObservedGeneration: gen}
+	if w.Spec.LowBalanceThreshold != "" {
+		if threshold, err := money.Parse(string(w.Spec.LowBalanceThreshold)); err == nil && b.Available <= threshold {
+			low.Status, low.Reason = metav1.ConditionTrue, "AtOrBelowThreshold"
+			low.Message = fmt.Sprintf("available balance %s is at or below %s", b.Available, threshold)
+		} else if err == nil {
+			low.Message = fmt.Sprintf("available balance %s is above %s", b.Available, threshold)
+		}
+	} else {
+		low.Reason, low.Message = "NoThreshold", "no lowBalanceThreshold is set"
+	}
+	wasLow := meta.IsStatusConditionTrue(before.Conditions, billingv1alpha1.ConditionLowBalance)
+	meta.SetStatusCondition(&st.Conditions, low)
+	// lastComputedAt moves only with the balance, so that an unchanged
+	// wallet costs no status write.
+	if before.LedgerSequence != st.LedgerSequence || before.Balance != st.Balance || before.PendingCredits != st.PendingCredits ||
+		before.Phase != st.Phase || st.LastComputedAt == nil {
+		st.LastComputedAt = timePtr(b.ComputedAt)
+	}
+	if statusUnchanged(before, st) {
+		return nil
+	}
+	if err := r.Status().Update(ctx, w); err != nil {
+		return err
+	}
+	if r.Recorder != nil && low.Status == metav1.ConditionTrue && !wasLow {
+		r.Recorder.Eventf(w, nil, "Warning", "LowBalance", "Check", low.Message)
+	}
+	return nil
+}
+
+func statusUnchanged(a, b *billingv1alpha1.WalletStatus) bool {
+	if a.Phase != b.Phase || a.Balance != b.Balance || a.PaidBalance != b.PaidBalance || a.GrantedBalance != b.GrantedBalance ||
+		a.PendingCredits != b.PendingCredits || a.LedgerSequence != b.LedgerSequence || a.ObservedGeneration != b.ObservedGeneration ||
+		(a.NextExpiration == nil) != (b.NextExpiration == nil) || (a.LastComputedAt == nil) != (b.LastComputedAt == nil) ||
+		len(a.Conditions) != len(b.Conditions) {
+		return false
+	}
+	if a.NextExpiration != nil && (!a.NextExpiration.At.Equal(&b.NextExpiration.At) || a.NextExpiration.Credits != b.NextExpiration.Credits) {
+		return false
+	}
+	if a.LastComputedAt != nil && !a.LastComputedAt.Equal(b.LastComputedAt) {
+		return false
+	}
+	for i := range a.Conditions {
+		x, y := a.Conditions[i], b.Conditions[i]
+		if x.Type != y.Type || x.Status != y.Status || x.Reason != y.Reason || x.Message != y.Message || x.ObservedGeneration != y.ObservedGeneration {
+			return false
+		}
+	}
+	return true
+}
+
+// SetupWithManager registers the reconciler; a WalletTransaction's change
+// (it was applied) brings its Wallet back to refresh the balance.
+func (r *WalletReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&billingv1alpha1.Wallet{}).
+		Watches(&billingv1alpha1.WalletTransaction{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+			t := o.(*billingv1alpha1.WalletTransaction)
+			return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: t.Namespace, Name: t.Spec.WalletRef.Name}}}
+		})).
+		Named("wallet").
+		Complete(r)
+}

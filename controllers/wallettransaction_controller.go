@@ -1,0 +1,297 @@
+/*
+Copyright 2026 The wallet-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
+	"github.com/walletop/wallet-operator/internal/ledger"
+	"github.com/walletop/wallet-operator/internal/money"
+)
+
+// WalletRefField indexes WalletTransactions by spec.walletRef.name.
+const WalletRefField = "spec.walletRef.name"
+
+// WalletTransactionReconciler applies each WalletTransaction to the ledger
+// exactly once: the ledger's idempotency key makes every retry (after a
+// crash, a requeue, a GitOps re-apply or a re-creation) return the first
+// result instead of writing again.
+type WalletTransactionReconciler struct {
+	client.Client
+	Ledger   ledger.Store
+	Recorder events.EventRecorder
+}
+
+// +kubebuilder:rbac:groups=billing.walletop.io,resources=wallettransactions,verbs=get;list;watch
+// +kubebuilder:rbac:groups=billing.walletop.io,resources=wallettransactions/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=billing.walletop.io,resources=wallets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile applies one WalletTransaction.
+func (r *WalletTransactionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	t := &billingv1alpha1.WalletTransaction{}
+	if err := r.Get(ctx, req.NamespacedName, t); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if final(t) {
+		return ctrl.Result{}, nil
+	}
+	w := &billingv1alpha1.Wallet{}
+	if err := r.Get(ctx, types.NamespacedName{Namespace: t.Namespace, Name: t.Spec.WalletRef.Name}, w); err != nil {
+		if apierrors.IsNotFound(err) {
+			// The Wallet watch brings the transaction back once it exists.
+			return ctrl.Result{}, r.setStatus(ctx, t, outcome{phase: billingv1alpha1.PhasePending, reason: "WalletNotFound",
+				message: fmt.Sprintf("wallet %q does not exist in namespace %s yet", t.Spec.WalletRef.Name, t.Namespace)})
+		}
+		return ctrl.Result{}, err
+	}
+	out, err := r.apply(ctx, t, w)
+	if errors.Is(err, ledger.ErrWalletNotFound) {
+		// The Wallet is not in the ledger yet: open it (idempotent), then retry.
+		spec, serr := walletSpec(w)
+		if serr != nil {
+			return ctrl.Result{}, serr
+		}
+		if err := r.Ledger.OpenWallet(ctx, spec); err != nil {
+			return ctrl.Result{}, err
+		}
+		out, err = r.apply(ctx, t, w)
+	}
+	if errors.Is(err, ledger.ErrNotFound) {
+		return ctrl.Result{RequeueAfter: 5 * time.Second}, r.setStatus(ctx, t, outcome{phase: billingv1alpha1.PhasePending,
+			reason: "GrantNotApplied", message: err.Error()})
+	}
+	if err != nil {
+		phase, reason, ok := refusal(err)
+		if !ok {
+			return ctrl.Result{}, err
+		}
+		out = outcome{phase: phase, reason: reason, message: err.Error()}
+	}
+	return ctrl.Result{}, r.setStatus(ctx, t, out)
+}
+
+// final reports whether the transaction has reached its last phase for
+// its current spec (only payment.status may still change it).
+func final(t *billingv1alpha1.WalletTransaction) bool {
+	switch t.Status.Phase {
+	case billingv1alpha1.PhaseSettled, billingv1alpha1.PhaseFailed, billingv1alpha1.PhaseRejected:
+		return t.Status.ObservedGeneration == t.Generation
+	}
+	return false
+}
+
+type outcome struct {
+	phase   billingv1alpha1.TransactionPhase
+	reason  string
+	message string
+	result  *ledger.Result
+	credits money.Micros
+}
+
+// apply sends the transaction to the ledger. Requests are built only from
+// the immutable spec (payment-backed credits always start pending and then
+// settle), so a retry always carries the same payload.
+func (r *WalletTransactionReconciler) apply(ctx context.Context, t *billingv1alpha1.WalletTransaction, w *billingv1alpha1.Wallet) (outcome, error) {
+	wallet := LedgerWallet(w.Namespace, w.Name)
+	key := IdempotencyKey(t)
+	credits, err := amount("credits", t.Spec.Credits.String())
+	if err != nil {
+		return outcome{}, fmt.Errorf("%w: %v", ledger.ErrInvalid, err)
+	}
+	var res ledger.Result
+	out := outcome{phase: billingv1alpha1.PhaseSettled}
+	switch t.Spec.Type {
+	case billingv1alpha1.TypeTopUp:
+		req, err := grantRequest(t, wallet, key)
+		if err != nil {
+			return outcome{}, fmt.Errorf("%w: %v", ledger.ErrInvalid, err)
+		}
+		out.credits = req.Paid + req.Granted
+		if res, err = r.Ledger.Grant(ctx, req); err != nil {
+			return outcome{}, err
+		}
+	case billingv1alpha1.TypeDebit:
+		out.credits = -credits
+		res, err = r.Ledger.Debit(ctx, ledger.DebitRequest{Wallet: wallet, Key: key, Credits: credits, Origin: t.Spec.Origin,
+			Endpoint: t.Spec.Endpoint, Description: t.Spec.Description})
+	case billingv1alpha1.TypeVoid:
+		out.credits = -credits
+		grantKey, gerr := r.grantKey(ctx, t)
+		if gerr != nil {
+			return outcome{}, gerr
+		}
+		res, err = r.Ledger.Void(ctx, ledger.VoidRequest{Wallet: wallet, Key: key, Credits: credits, GrantKey: grantKey, Description: t.Spec.Description})
+	case billingv1alpha1.TypeRefund:
+		out.credits = -credits
+		grantKey, gerr := r.grantKey(ctx, t)
+		if gerr != nil {
+			return outcome{}, gerr
+		}
+		res, err = r.Ledger.Refund(ctx, ledger.RefundRequest{Wallet: wallet, Key: key, Credits: credits, GrantKey: grantKey,
+			Payment: ledger.StatusPending, Description: t.Spec.Description})
+	case billingv1alpha1.TypeAdjustment:
+		out.credits = credits
+		res, err = r.Ledger.Adjust(ctx, ledger.AdjustRequest{Wallet: wallet, Key: key, Credits: credits, Reason: t.Spec.Reason})
+	default:
+		return outcome{}, fmt.Errorf("%w: unknown type %q", ledger.ErrInvalid, t.Spec.Type)
+	}
+	if err != nil {
+		return outcome{}, err
+	}
+	out.result = &res
+	// Payments: pending until the payment settles one way or the other.
+	if p := t.Spec.Payment; p != nil && (t.Spec.Type == billingv1alpha1.TypeTopUp || t.Spec.Type == billingv1alpha1.TypeRefund) {
+		switch paymentStatus(p) {
+		case ledger.StatusPending:
+			out.phase, out.reason, out.message = billingv1alpha1.PhasePending, "PaymentPending", "waiting for payment.status Paid or Failed"
+			return out, nil
+		case ledger.StatusFailed:
+			if _, err := r.Ledger.SettlePayment(ctx, wallet, key, ledger.StatusFailed); err != nil {
+				return outcome{}, err
+			}
+			out.phase, out.reason, out.message = billingv1alpha1.PhaseFailed, "PaymentFailed", "the payment failed; no credits were applied"
+			if t.Spec.Type == billingv1alpha1.TypeRefund {
+				out.message = "the refund payment failed; the credits are back in the wallet"
+			}
+			return out, nil
+		default:
+			settled, err := r.Ledger.SettlePayment(ctx, wallet, key, ledger.StatusSettled)
+			if err != nil {
+				return outcome{}, err
+			}
+			res.BalanceAfter = settled.BalanceAfter
+		}
+	}
+	return out, nil
+}
+
+// grantKey is the idempotency key of the TopUp a Void or Refund refers to.
+// A deleted TopUp keeps its default key: history outlives objects.
+func (r *WalletTransactionReconciler) grantKey(ctx context.Context, t *billingv1alpha1.WalletTransaction) (string, error) {
+	if t.Spec.GrantRef == nil {
+		return "", nil
+	}
+	g := &billingv1alpha1.WalletTransaction{}
+	err := r.Get(ctx, types.NamespacedName{Namespace: t.Namespace, Name: t.Spec.GrantRef.Name}, g)
+	switch {
+	case apierrors.IsNotFound(err):
+		return t.Namespace + "/" + t.Spec.GrantRef.Name, nil
+	case err != nil:
+		return "", err
+	}
+	return IdempotencyKey(g), nil
+}
+
+func (r *WalletTransactionReconciler) setStatus(ctx context.Context, t *billingv1alpha1.WalletTransaction, out outcome) error {
+	before := t.Status.DeepCopy()
+	st := &t.Status
+	st.Phase, st.Reason, st.Message = out.phase, out.reason, out.message
+	st.ObservedGeneration = t.Generation
+	if out.result != nil {
+		st.TransactionID = out.result.EntryID
+		st.AppliedAt = timePtr(out.result.AppliedAt)
+		st.BalanceAfter = out.result.BalanceAfter.String()
+		st.Credits = out.credits.String()
+	}
+	cond := metav1.Condition{Type: billingv1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: out.reason, Message: out.message, ObservedGeneration: t.Generation}
+	if out.phase == billingv1alpha1.PhaseSettled {
+		cond.Status, cond.Reason = metav1.ConditionTrue, "Settled"
+		if cond.Message == "" {
+			cond.Message = fmt.Sprintf("applied to the ledger as %s", st.TransactionID)
+		}
+	}
+	meta.SetStatusCondition(&st.Conditions, cond)
+	if equalStatus(before, st) {
+		return nil
+	}
+	if err := r.Status().Update(ctx, t); err != nil {
+		return err
+	}
+	if r.Recorder != nil && before.Phase != st.Phase {
+		kind := "Normal"
+		if st.Phase == billingv1alpha1.PhaseFailed || st.Phase == billingv1alpha1.PhaseRejected {
+			kind = "Warning"
+		}
+		r.Recorder.Eventf(t, nil, kind, string(st.Phase), "Apply", "%s %s", st.Phase, cond.Message)
+	}
+	log.FromContext(ctx).V(1).Info("status", "phase", st.Phase, "reason", st.Reason, "transactionID", st.TransactionID)
+	return nil
+}
+
+func equalStatus(a, b *billingv1alpha1.WalletTransactionStatus) bool {
+	if a.Phase != b.Phase || a.Reason != b.Reason || a.Message != b.Message || a.ObservedGeneration != b.ObservedGeneration ||
+		a.TransactionID != b.TransactionID || a.BalanceAfter != b.BalanceAfter || a.Credits != b.Credits || len(a.Conditions) != len(b.Conditions) {
+		return false
+	}
+	if (a.AppliedAt == nil) != (b.AppliedAt == nil) || (a.AppliedAt != nil && !a.AppliedAt.Equal(b.AppliedAt)) {
+		return false
+	}
+	for i := range a.Conditions {
+		x, y := a.Conditions[i], b.Conditions[i]
+		if x.Type != y.Type || x.Status != y.Status || x.Reason != y.Reason || x.Message != y.Message || x.ObservedGeneration != y.ObservedGeneration {
+			return false
+		}
+	}
+	return true
+}
+
+// SetupWithManager registers the reconciler, its field index, and a watch
+// that brings back a wallet's waiting transactions when the Wallet appears.
+func (r *WalletTransactionReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &billingv1alpha1.WalletTransaction{}, WalletRefField,
+		func(o client.Object) []string {
+			return []string{o.(*billingv1alpha1.WalletTransaction).Spec.WalletRef.Name}
+		}); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&billingv1alpha1.WalletTransaction{}).
+		Watches(&billingv1alpha1.Wallet{}, handler.EnqueueRequestsFromMapFunc(r.waitingFor)).
+		Named("wallettransaction").
+		Complete(r)
+}
+
+// waitingFor lists the wallet's transactions that are not final.
+func (r *WalletTransactionReconciler) waitingFor(ctx context.Context, o client.Object) []reconcile.Request {
+	var list billingv1alpha1.WalletTransactionList
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{WalletRefField: o.GetName()}); err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range list.Items {
+		if !final(&list.Items[i]) {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		}
+	}
+	return out
+}
