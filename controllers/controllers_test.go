@@ -290,7 +290,7 @@ func (c statusFails) Status() client.SubResourceWriter { return failingWriter{} 
 
 type failingWriter struct{ client.SubResourceWriter }
 
-func (failingWriter) Update(context.Context, client.Object, ...client.SubResourceUpdateOption) error {
+func (failingWriter) Patch(context.Context, client.Object, client.Patch, ...client.SubResourcePatchOption) error {
 	return errors.New("status write lost")
 }
 

@@ -65,13 +65,16 @@ func (r *WalletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 			if _, err := r.Ledger.Terminate(ctx, name); err != nil && !errors.Is(err, ledger.ErrWalletNotFound) {
 				return ctrl.Result{}, err
 			}
+			base := w.DeepCopy()
 			controllerutil.RemoveFinalizer(w, WalletFinalizer)
-			return ctrl.Result{}, r.Update(ctx, w)
+			return ctrl.Result{}, r.Patch(ctx, w, client.MergeFrom(base))
 		}
 		return ctrl.Result{}, nil
 	}
-	if controllerutil.AddFinalizer(w, WalletFinalizer) {
-		if err := r.Update(ctx, w); err != nil {
+	if !controllerutil.ContainsFinalizer(w, WalletFinalizer) {
+		base := w.DeepCopy()
+		controllerutil.AddFinalizer(w, WalletFinalizer)
+		if err := r.Patch(ctx, w, client.MergeFrom(base)); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
@@ -120,7 +123,8 @@ func (r *WalletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 }
 
 func (r *WalletReconciler) setStatus(ctx context.Context, w *billingv1alpha1.Wallet, b *ledger.Balance, ledgerErr error) error {
-	before := w.Status.DeepCopy()
+	base := w.DeepCopy()
+	before := &base.Status
 	st := &w.Status
 	gen := w.Generation
 	if ledgerErr != nil {
@@ -128,7 +132,7 @@ func (r *WalletReconciler) setStatus(ctx context.Context, w *billingv1alpha1.Wal
 			Reason: "LedgerError", Message: ledgerErr.Error(), ObservedGeneration: gen})
 		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: billingv1alpha1.ConditionReady, Status: metav1.ConditionFalse,
 			Reason: "LedgerError", Message: ledgerErr.Error(), ObservedGeneration: gen})
-		return r.Status().Update(ctx, w)
+		return r.Status().Patch(ctx, w, client.MergeFrom(base))
 	}
 	st.ObservedGeneration = gen
 	st.Phase = billingv1alpha1.WalletActive
@@ -177,7 +181,9 @@ func (r *WalletReconciler) setStatus(ctx context.Context, w *billingv1alpha1.Wal
 	if statusUnchanged(before, st) {
 		return nil
 	}
-	if err := r.Status().Update(ctx, w); err != nil {
+	// A merge patch: the status is computed from the ledger, not from the
+	// object read, so no optimistic-lock conflict is worth a retry.
+	if err := r.Status().Patch(ctx, w, client.MergeFrom(base)); err != nil {
 		return err
 	}
 	if r.Recorder != nil && low.Status == metav1.ConditionTrue && !wasLow {

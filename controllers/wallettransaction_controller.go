@@ -213,7 +213,8 @@ func (r *WalletTransactionReconciler) grantKey(ctx context.Context, t *billingv1
 }
 
 func (r *WalletTransactionReconciler) setStatus(ctx context.Context, t *billingv1alpha1.WalletTransaction, out outcome) error {
-	before := t.Status.DeepCopy()
+	base := t.DeepCopy()
+	before := &base.Status
 	st := &t.Status
 	st.Phase, st.Reason, st.Message = out.phase, out.reason, out.message
 	st.ObservedGeneration = t.Generation
@@ -234,7 +235,7 @@ func (r *WalletTransactionReconciler) setStatus(ctx context.Context, t *billingv
 	if equalStatus(before, st) {
 		return nil
 	}
-	if err := r.Status().Update(ctx, t); err != nil {
+	if err := r.Status().Patch(ctx, t, client.MergeFrom(base)); err != nil {
 		return err
 	}
 	if r.Recorder != nil && before.Phase != st.Phase {
