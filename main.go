@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -57,6 +58,7 @@ type options struct {
 	leaderElect   bool
 	leaderElectNS string
 	ledger        string
+	autoTopUpTTL  time.Duration
 }
 
 func (o *options) bind(fs *flag.FlagSet) {
@@ -72,6 +74,8 @@ func (o *options) bind(fs *flag.FlagSet) {
 		"Elect a leader so that only one replica reconciles at a time.")
 	fs.StringVar(&o.leaderElectNS, "leader-election-namespace", "",
 		"Namespace of the leader election Lease (default: the pod's namespace).")
+	fs.DurationVar(&o.autoTopUpTTL, "auto-topup-ttl", time.Hour,
+		"Delete settled auto top-up WalletTransactions this long after they applied (their ledger entries stay); 0 keeps them.")
 	fs.StringVar(&o.ledger, "ledger", dsn.Default,
 		"Ledger DSN: sqlite:///path/to/ledger.db (embedded, one writer) or postgres://user@host/db.")
 }
@@ -137,13 +141,14 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
+	instrumented := controllers.Instrument(store)
 	if err := (&controllers.WalletReconciler{
-		Client: mgr.GetClient(), Ledger: store, Recorder: mgr.GetEventRecorder("wallet-operator"),
+		Client: mgr.GetClient(), Ledger: instrumented, Recorder: mgr.GetEventRecorder("wallet-operator"),
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("wallet controller: %w", err)
 	}
 	if err := (&controllers.WalletTransactionReconciler{
-		Client: mgr.GetClient(), Ledger: store, Recorder: mgr.GetEventRecorder("wallet-operator"),
+		Client: mgr.GetClient(), Ledger: instrumented, Recorder: mgr.GetEventRecorder("wallet-operator"), AutoTopUpTTL: o.autoTopUpTTL,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("wallettransaction controller: %w", err)
 	}

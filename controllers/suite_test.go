@@ -51,7 +51,9 @@ var (
 	store     *ledger.SQLStore
 	ledgerDir string
 	stopMgr   context.CancelFunc
-	mgrDone   chan struct{}
+	// settled auto top-ups are cleaned up this long after they applied
+	autoTopUpTTL = 3 * time.Second
+	mgrDone      chan struct{}
 )
 
 func TestControllers(t *testing.T) {
@@ -105,8 +107,9 @@ func startManager() {
 		Controller: ctrlconfig.Controller{SkipNameValidation: ptr(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())
-	Expect((&controllers.WalletReconciler{Client: mgr.GetClient(), Ledger: store, Recorder: mgr.GetEventRecorder("wallet-operator")}).SetupWithManager(mgr)).To(Succeed())
-	Expect((&controllers.WalletTransactionReconciler{Client: mgr.GetClient(), Ledger: store, Recorder: mgr.GetEventRecorder("wallet-operator")}).SetupWithManager(mgr)).To(Succeed())
+	Expect((&controllers.WalletReconciler{Client: mgr.GetClient(), Ledger: controllers.Instrument(store), Recorder: mgr.GetEventRecorder("wallet-operator")}).SetupWithManager(mgr)).To(Succeed())
+	Expect((&controllers.WalletTransactionReconciler{Client: mgr.GetClient(), Ledger: store, Recorder: mgr.GetEventRecorder("wallet-operator"),
+		AutoTopUpTTL: autoTopUpTTL}).SetupWithManager(mgr)).To(Succeed())
 	ctx, cancel := context.WithCancel(context.Background())
 	stopMgr = cancel
 	mgrDone = make(chan struct{})

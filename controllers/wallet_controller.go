@@ -20,8 +20,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
@@ -52,6 +55,7 @@ type WalletReconciler struct {
 // +kubebuilder:rbac:groups=billing.walletop.io,resources=wallets,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=billing.walletop.io,resources=wallets/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=billing.walletop.io,resources=wallets/finalizers,verbs=update
+// +kubebuilder:rbac:groups=billing.walletop.io,resources=wallettransactions,verbs=create
 
 // Reconcile brings one Wallet and the ledger together.
 func (r *WalletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -65,6 +69,7 @@ func (r *WalletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 			if _, err := r.Ledger.Terminate(ctx, name); err != nil && !errors.Is(err, ledger.ErrWalletNotFound) {
 				return ctrl.Result{}, err
 			}
+			walletBalance.DeletePartialMatch(map[string]string{"namespace": w.Namespace, "wallet": w.Name})
 			base := w.DeepCopy()
 			controllerutil.RemoveFinalizer(w, WalletFinalizer)
 			return ctrl.Result{}, r.Patch(ctx, w, client.MergeFrom(base))
@@ -105,8 +110,19 @@ func (r *WalletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if b, err = r.Ledger.Balance(ctx, name); err != nil {
 		return ctrl.Result{}, err
 	}
+	create, nextSchedule, err := r.autoTopUp(ctx, w, b, now)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	// The rules' new state is written first, then their transactions are
+	// created: a crash in between re-creates them under the same names.
 	if err := r.setStatus(ctx, w, &b, nil); err != nil {
 		return ctrl.Result{}, err
+	}
+	for _, t := range create {
+		if err := r.Create(ctx, t); err != nil && !apierrors.IsAlreadyExists(err) {
+			return ctrl.Result{}, err
+		}
 	}
 	// Wake up exactly when something changes by itself: nothing polls.
 	var next time.Time
@@ -115,6 +131,9 @@ func (r *WalletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	}
 	if w.Spec.ExpiresAt != nil && !b.Terminated && (next.IsZero() || w.Spec.ExpiresAt.Time.Before(next)) {
 		next = w.Spec.ExpiresAt.Time
+	}
+	if !nextSchedule.IsZero() && !b.Terminated && (next.IsZero() || nextSchedule.Before(next)) {
+		next = nextSchedule
 	}
 	if next.IsZero() {
 		return ctrl.Result{}, nil
@@ -151,6 +170,10 @@ func (r *WalletReconciler) setStatus(ctx context.Context, w *billingv1alpha1.Wal
 		st.NextExpiration = &billingv1alpha1.Expiration{At: metav1.NewTime(b.NextExpiration.At), Credits: b.NextExpiration.Credits.String()}
 	}
 	st.LedgerSequence = b.Sequence
+	for category, v := range map[string]money.Micros{"available": b.Available, "paid": b.Paid, "granted": b.Granted, "pending": b.Pending, "debt": b.Debt} {
+		f, _ := strconv.ParseFloat(v.String(), 64) // a metric only: money itself never goes through a float
+		walletBalance.WithLabelValues(w.Namespace, w.Name, category).Set(f)
+	}
 	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: billingv1alpha1.ConditionLedgerSynced, Status: metav1.ConditionTrue,
 		Reason: "Synced", Message: fmt.Sprintf("status reflects ledger sequence %d", b.Sequence), ObservedGeneration: gen})
 	ready := metav1.Condition{Type: billingv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Active",
@@ -178,7 +201,7 @@ func (r *WalletReconciler) setStatus(ctx context.Context, w *billingv1alpha1.Wal
 		before.Phase != st.Phase || st.LastComputedAt == nil {
 		st.LastComputedAt = timePtr(b.ComputedAt)
 	}
-	if statusUnchanged(before, st) {
+	if equality.Semantic.DeepEqual(before, st) {
 		return nil
 	}
 	// A merge patch: the status is computed from the ledger, not from the
@@ -190,28 +213,6 @@ func (r *WalletReconciler) setStatus(ctx context.Context, w *billingv1alpha1.Wal
 		r.Recorder.Eventf(w, nil, "Warning", "LowBalance", "Check", low.Message)
 	}
 	return nil
-}
-
-func statusUnchanged(a, b *billingv1alpha1.WalletStatus) bool {
-	if a.Phase != b.Phase || a.Balance != b.Balance || a.PaidBalance != b.PaidBalance || a.GrantedBalance != b.GrantedBalance ||
-		a.PendingCredits != b.PendingCredits || a.LedgerSequence != b.LedgerSequence || a.ObservedGeneration != b.ObservedGeneration ||
-		(a.NextExpiration == nil) != (b.NextExpiration == nil) || (a.LastComputedAt == nil) != (b.LastComputedAt == nil) ||
-		len(a.Conditions) != len(b.Conditions) {
-		return false
-	}
-	if a.NextExpiration != nil && (!a.NextExpiration.At.Equal(&b.NextExpiration.At) || a.NextExpiration.Credits != b.NextExpiration.Credits) {
-		return false
-	}
-	if a.LastComputedAt != nil && !a.LastComputedAt.Equal(b.LastComputedAt) {
-		return false
-	}
-	for i := range a.Conditions {
-		x, y := a.Conditions[i], b.Conditions[i]
-		if x.Type != y.Type || x.Status != y.Status || x.Reason != y.Reason || x.Message != y.Message || x.ObservedGeneration != y.ObservedGeneration {
-			return false
-		}
-	}
-	return true
 }
 
 // SetupWithManager registers the reconciler; a WalletTransaction's change

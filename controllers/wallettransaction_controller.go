@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -49,9 +50,12 @@ type WalletTransactionReconciler struct {
 	client.Client
 	Ledger   ledger.Store
 	Recorder events.EventRecorder
+	// AutoTopUpTTL deletes settled auto top-up transactions this long after
+	// they were applied (their ledger entries stay); 0 keeps them.
+	AutoTopUpTTL time.Duration
 }
 
-// +kubebuilder:rbac:groups=billing.walletop.io,resources=wallettransactions,verbs=get;list;watch
+// +kubebuilder:rbac:groups=billing.walletop.io,resources=wallettransactions,verbs=get;list;watch;delete
 // +kubebuilder:rbac:groups=billing.walletop.io,resources=wallettransactions/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=billing.walletop.io,resources=wallets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
@@ -63,7 +67,7 @@ func (r *WalletTransactionReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if final(t) {
-		return ctrl.Result{}, nil
+		return r.cleanUp(ctx, t)
 	}
 	w := &billingv1alpha1.Wallet{}
 	if err := r.Get(ctx, types.NamespacedName{Namespace: t.Namespace, Name: t.Spec.WalletRef.Name}, w); err != nil {
@@ -98,6 +102,18 @@ func (r *WalletTransactionReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		out = outcome{phase: phase, reason: reason, message: err.Error()}
 	}
 	return ctrl.Result{}, r.setStatus(ctx, t, out)
+}
+
+// cleanUp deletes a settled auto top-up transaction once its TTL has
+// passed, like a Job's ttlSecondsAfterFinished.
+func (r *WalletTransactionReconciler) cleanUp(ctx context.Context, t *billingv1alpha1.WalletTransaction) (ctrl.Result, error) {
+	if r.AutoTopUpTTL <= 0 || t.Labels[LabelRule] == "" || t.Status.Phase != billingv1alpha1.PhaseSettled || t.Status.AppliedAt == nil {
+		return ctrl.Result{}, nil
+	}
+	if left := time.Until(t.Status.AppliedAt.Add(r.AutoTopUpTTL)); left > 0 {
+		return ctrl.Result{RequeueAfter: left}, nil
+	}
+	return ctrl.Result{}, client.IgnoreNotFound(r.Delete(ctx, t, client.Preconditions{UID: &t.UID}))
 }
 
 // final reports whether the transaction has reached its last phase for
@@ -232,11 +248,14 @@ func (r *WalletTransactionReconciler) setStatus(ctx context.Context, t *billingv
 		}
 	}
 	meta.SetStatusCondition(&st.Conditions, cond)
-	if equalStatus(before, st) {
+	if equality.Semantic.DeepEqual(before, st) {
 		return nil
 	}
 	if err := r.Status().Patch(ctx, t, client.MergeFrom(base)); err != nil {
 		return err
+	}
+	if before.Phase != st.Phase {
+		transactionsApplied.WithLabelValues(string(t.Spec.Type), string(st.Phase)).Inc()
 	}
 	if r.Recorder != nil && before.Phase != st.Phase {
 		kind := "Normal"
@@ -247,23 +266,6 @@ func (r *WalletTransactionReconciler) setStatus(ctx context.Context, t *billingv
 	}
 	log.FromContext(ctx).V(1).Info("status", "phase", st.Phase, "reason", st.Reason, "transactionID", st.TransactionID)
 	return nil
-}
-
-func equalStatus(a, b *billingv1alpha1.WalletTransactionStatus) bool {
-	if a.Phase != b.Phase || a.Reason != b.Reason || a.Message != b.Message || a.ObservedGeneration != b.ObservedGeneration ||
-		a.TransactionID != b.TransactionID || a.BalanceAfter != b.BalanceAfter || a.Credits != b.Credits || len(a.Conditions) != len(b.Conditions) {
-		return false
-	}
-	if (a.AppliedAt == nil) != (b.AppliedAt == nil) || (a.AppliedAt != nil && !a.AppliedAt.Equal(b.AppliedAt)) {
-		return false
-	}
-	for i := range a.Conditions {
-		x, y := a.Conditions[i], b.Conditions[i]
-		if x.Type != y.Type || x.Status != y.Status || x.Reason != y.Reason || x.Message != y.Message || x.ObservedGeneration != y.ObservedGeneration {
-			return false
-		}
-	}
-	return true
 }
 
 // SetupWithManager registers the reconciler, its field index, and a watch

@@ -220,6 +220,10 @@ type AutoTopUpRuleStatus struct {
 	// LastTransaction is the name of the WalletTransaction the rule last created.
 	// +optional
 	LastTransaction string `json:"lastTransaction,omitempty"`
+	// Count is how many times the rule has fired; it numbers the
+	// transactions it creates (<wallet>-<rule>-<count>).
+	// +optional
+	Count int64 `json:"count,omitempty"`
 	// Armed is true when a Threshold rule may fire at the next crossing; it
 	// disarms when it fires and re-arms once the balance is above the
 	// threshold again.

@@ -356,6 +356,8 @@ type Store interface {
 	Balance(ctx context.Context, wallet string) (Balance, error)
 	BalanceAt(ctx context.Context, wallet string, at time.Time) (Balance, error)
 	Grants(ctx context.Context, wallet string) ([]Grant, error)
+	// Entry returns the entry with this idempotency key, or ErrNotFound.
+	Entry(ctx context.Context, wallet, key string) (Entry, error)
 	Entries(ctx context.Context, q EntryQuery) (EntryPage, error)
 	Payments(ctx context.Context, q EntryQuery) (EntryPage, error)
 	Consumption(ctx context.Context, q ConsumptionQuery) ([]Period, error)

@@ -178,6 +178,26 @@ func (s *SQLStore) BalanceAt(ctx context.Context, wallet string, at time.Time) (
 	return b, rows.Err()
 }
 
+// Entry returns the entry with this idempotency key.
+func (s *SQLStore) Entry(ctx context.Context, wallet, key string) (Entry, error) {
+	w, err := s.wallet(ctx, wallet)
+	if err != nil {
+		return Entry{}, err
+	}
+	st, err := s.prep(ctx, nil, `SELECT `+entryCols+` FROM entries WHERE wallet_id = ? AND key = ?`)
+	if err != nil {
+		return Entry{}, err
+	}
+	e, err := scanEntry(st.QueryRowContext(ctx, w.id, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Entry{}, fmt.Errorf("%w: entry %q of %s", ErrNotFound, key, wallet)
+	}
+	if err != nil {
+		return Entry{}, err
+	}
+	return e.public(wallet), nil
+}
+
 // Grants lists every grant of the wallet, oldest first.
 func (s *SQLStore) Grants(ctx context.Context, wallet string) ([]Grant, error) {
 	w, err := s.wallet(ctx, wallet)

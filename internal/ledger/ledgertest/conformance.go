@@ -119,7 +119,13 @@ func Run(t *testing.T, open Opener) {
 			t.Fatalf("repeat: %+v then %+v", r1, r2)
 		}
 		f.balance("w", "100")
-		_, err := f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "g1", Paid: m("101"), Priority: 50})
+		e, err := f.s.Entry(ctx, "w", "g1")
+		if err != nil || e.ID != r1.EntryID || e.Credits != m("100") || e.Type != ledger.EntryGrant {
+			t.Fatalf("Entry(g1) = %+v, %v", e, err)
+		}
+		_, err = f.s.Entry(ctx, "w", "nope")
+		expectErr(t, err, ledger.ErrNotFound)
+		_, err = f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "g1", Paid: m("101"), Priority: 50})
 		expectErr(t, err, ledger.ErrConflict)
 		f.balance("w", "100")
 		_, err = f.s.Grant(ctx, ledger.GrantRequest{Wallet: "nope", Key: "g1", Paid: m("1"), Priority: 50})

@@ -1,0 +1,193 @@
+/*
+Copyright 2026 The wallet-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
+	"github.com/walletop/wallet-operator/internal/ledger"
+	"github.com/walletop/wallet-operator/internal/money"
+)
+
+// Labels on the WalletTransactions auto top-up rules create.
+const (
+	LabelWallet = "billing.walletop.io/wallet"
+	LabelRule   = "billing.walletop.io/auto-topup-rule"
+)
+
+// autoTopUp evaluates the wallet's rules against balance b at now. It
+// updates the rules' state in w.Status (the caller writes it before
+// creating anything: intent first, so a crash can never fire twice) and
+// returns the transactions to create and when a schedule next needs a look.
+func (r *WalletReconciler) autoTopUp(ctx context.Context, w *billingv1alpha1.Wallet, b ledger.Balance, now time.Time) ([]*billingv1alpha1.WalletTransaction, time.Time, error) {
+	var create []*billingv1alpha1.WalletTransaction
+	var next time.Time
+	states := map[string]billingv1alpha1.AutoTopUpRuleStatus{}
+	for _, s := range w.Status.AutoTopUp {
+		states[s.Name] = s
+	}
+	var out []billingv1alpha1.AutoTopUpRuleStatus
+	for _, rule := range w.Spec.AutoTopUp {
+		rs, seen := states[rule.Name]
+		if !seen {
+			rs = billingv1alpha1.AutoTopUpRuleStatus{Name: rule.Name, Armed: true}
+		}
+		inFlight, missing, err := r.lastTransaction(ctx, w, rs)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		if missing {
+			// decided but never created (the operator stopped in between)
+			t, err := r.ruleTransaction(w, rule, rs.LastTransaction, b)
+			if err != nil {
+				return nil, time.Time{}, err
+			}
+			if t != nil {
+				create = append(create, t)
+			}
+		}
+		fire := false
+		switch rule.Trigger {
+		case billingv1alpha1.TriggerThreshold:
+			threshold, err := money.Parse(string(rule.ThresholdCredits))
+			if err != nil {
+				return nil, time.Time{}, fmt.Errorf("rule %s: thresholdCredits: %w", rule.Name, err)
+			}
+			if b.Available > threshold {
+				rs.Armed = true // above again: the next crossing fires
+			} else if rs.Armed && !inFlight {
+				fire = true
+			}
+		case billingv1alpha1.TriggerSchedule:
+			sched, err := parseSchedule(rule)
+			if err != nil {
+				return nil, time.Time{}, fmt.Errorf("rule %s: %w", rule.Name, err)
+			}
+			base := w.CreationTimestamp.Time
+			if rs.LastTriggeredAt != nil {
+				base = rs.LastTriggeredAt.Time
+			}
+			due := sched.Next(base)
+			if !now.Before(due) && !inFlight {
+				fire = true // missed runs fire once, like a CronJob without a backlog
+			}
+			upcoming := sched.Next(now)
+			rs.NextScheduleTime = &metav1.Time{Time: upcoming}
+			if next.IsZero() || upcoming.Before(next) {
+				next = upcoming
+			}
+		}
+		if fire && !b.Terminated {
+			name := fmt.Sprintf("%s-%s-%d", w.Name, rule.Name, rs.Count+1)
+			t, err := r.ruleTransaction(w, rule, name, b)
+			if err != nil {
+				return nil, time.Time{}, err
+			}
+			if t != nil {
+				rs.Count++
+				rs.LastTransaction = name
+				rs.LastTriggeredAt = &metav1.Time{Time: now}
+				create = append(create, t)
+				autoTopUpsFired.WithLabelValues(w.Namespace, w.Name, rule.Name).Inc()
+			}
+			rs.Armed = false
+		}
+		out = append(out, rs)
+	}
+	w.Status.AutoTopUp = out
+	return create, next, nil
+}
+
+// lastTransaction reports whether the rule's last transaction is still in
+// flight, and whether it was decided but is neither in the API nor in the
+// ledger (to be created again under the same name).
+func (r *WalletReconciler) lastTransaction(ctx context.Context, w *billingv1alpha1.Wallet, rs billingv1alpha1.AutoTopUpRuleStatus) (inFlight, missing bool, err error) {
+	if rs.LastTransaction == "" {
+		return false, false, nil
+	}
+	t := &billingv1alpha1.WalletTransaction{}
+	err = r.Get(ctx, types.NamespacedName{Namespace: w.Namespace, Name: rs.LastTransaction}, t)
+	switch {
+	case err == nil:
+		return !final(t), false, nil
+	case !apierrors.IsNotFound(err):
+		return false, false, err
+	}
+	// Gone: cleaned up after settling (its entry is in the ledger), or never created.
+	_, err = r.Ledger.Entry(ctx, LedgerWallet(w.Namespace, w.Name), w.Namespace+"/"+rs.LastTransaction)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return true, true, nil
+	}
+	return false, false, err
+}
+
+func parseSchedule(rule billingv1alpha1.AutoTopUpRule) (cron.Schedule, error) {
+	spec := rule.Schedule
+	if rule.TimeZone != nil && *rule.TimeZone != "" {
+		if _, err := time.LoadLocation(*rule.TimeZone); err != nil {
+			return nil, fmt.Errorf("timeZone %q: %w", *rule.TimeZone, err)
+		}
+		spec = "CRON_TZ=" + *rule.TimeZone + " " + spec
+	}
+	return cron.ParseStandard(spec)
+}
+
+// ruleTransaction builds the TopUp a rule creates (nil when a Target rule
+// has nothing to add). It is owned by the Wallet and labelled with the rule.
+func (r *WalletReconciler) ruleTransaction(w *billingv1alpha1.Wallet, rule billingv1alpha1.AutoTopUpRule, name string, b ledger.Balance) (*billingv1alpha1.WalletTransaction, error) {
+	spec := billingv1alpha1.WalletTransactionSpec{
+		WalletRef: billingv1alpha1.LocalObjectReference{Name: w.Name}, Type: billingv1alpha1.TypeTopUp,
+		Source: billingv1alpha1.SourceAutoTopUp, Priority: rule.Priority, ExpiresAfter: rule.GrantExpiresAfter,
+		Description: fmt.Sprintf("auto top-up rule %s (%s)", rule.Name, rule.Trigger),
+	}
+	switch rule.Method {
+	case billingv1alpha1.MethodFixed:
+		spec.PaidCredits, spec.GrantedCredits = rule.PaidCredits, rule.GrantedCredits
+	case billingv1alpha1.MethodTarget:
+		target, err := money.Parse(string(rule.TargetBalance))
+		if err != nil {
+			return nil, fmt.Errorf("rule %s: targetBalance: %w", rule.Name, err)
+		}
+		missing := target - b.Available
+		if missing <= 0 {
+			return nil, nil
+		}
+		if rule.TargetCategory == billingv1alpha1.CategoryGranted {
+			spec.GrantedCredits = billingv1alpha1.Amount(missing.String())
+		} else {
+			spec.PaidCredits = billingv1alpha1.Amount(missing.String())
+		}
+	}
+	t := &billingv1alpha1.WalletTransaction{
+		ObjectMeta: metav1.ObjectMeta{Namespace: w.Namespace, Name: name, Labels: map[string]string{LabelWallet: w.Name, LabelRule: rule.Name}},
+		Spec:       spec,
+	}
+	if err := controllerutil.SetControllerReference(w, t, r.Scheme()); err != nil {
+		return nil, err
+	}
+	return t, nil
+}

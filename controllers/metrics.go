@@ -1,0 +1,111 @@
+/*
+Copyright 2026 The wallet-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/walletop/wallet-operator/internal/ledger"
+)
+
+var (
+	walletBalance = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "wallet_operator_wallet_balance_credits",
+		Help: "Credits of a wallet by category: available, paid, granted, pending, debt.",
+	}, []string{"namespace", "wallet", "category"})
+	transactionsApplied = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "wallet_operator_transactions_total",
+		Help: "WalletTransactions that reached a phase, by type and outcome (Settled, Pending, Failed, Rejected).",
+	}, []string{"type", "outcome"})
+	ledgerSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "wallet_operator_ledger_operation_seconds",
+		Help:    "Latency of ledger operations called by the controllers.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+	}, []string{"operation"})
+	autoTopUpsFired = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "wallet_operator_auto_topups_total",
+		Help: "Auto top-up rules fired.",
+	}, []string{"namespace", "wallet", "rule"})
+)
+
+func init() {
+	metrics.Registry.MustRegister(walletBalance, transactionsApplied, ledgerSeconds, autoTopUpsFired)
+}
+
+// Instrument wraps a ledger so that every call the controllers make is
+// timed in wallet_operator_ledger_operation_seconds.
+func Instrument(s ledger.Store) ledger.Store { return instrumented{s} }
+
+type instrumented struct{ ledger.Store }
+
+func observe(op string, start time.Time) {
+	ledgerSeconds.WithLabelValues(op).Observe(time.Since(start).Seconds())
+}
+
+func (i instrumented) OpenWallet(ctx context.Context, spec ledger.WalletSpec) error {
+	defer observe("open", time.Now())
+	return i.Store.OpenWallet(ctx, spec)
+}
+
+func (i instrumented) Terminate(ctx context.Context, wallet string) (ledger.Result, error) {
+	defer observe("terminate", time.Now())
+	return i.Store.Terminate(ctx, wallet)
+}
+
+func (i instrumented) Grant(ctx context.Context, req ledger.GrantRequest) (ledger.Result, error) {
+	defer observe("grant", time.Now())
+	return i.Store.Grant(ctx, req)
+}
+
+func (i instrumented) SettlePayment(ctx context.Context, wallet, key string, status ledger.Status) (ledger.Result, error) {
+	defer observe("settle", time.Now())
+	return i.Store.SettlePayment(ctx, wallet, key, status)
+}
+
+func (i instrumented) Debit(ctx context.Context, req ledger.DebitRequest) (ledger.Result, error) {
+	defer observe("debit", time.Now())
+	return i.Store.Debit(ctx, req)
+}
+
+func (i instrumented) Void(ctx context.Context, req ledger.VoidRequest) (ledger.Result, error) {
+	defer observe("void", time.Now())
+	return i.Store.Void(ctx, req)
+}
+
+func (i instrumented) Refund(ctx context.Context, req ledger.RefundRequest) (ledger.Result, error) {
+	defer observe("refund", time.Now())
+	return i.Store.Refund(ctx, req)
+}
+
+func (i instrumented) Adjust(ctx context.Context, req ledger.AdjustRequest) (ledger.Result, error) {
+	defer observe("adjust", time.Now())
+	return i.Store.Adjust(ctx, req)
+}
+
+func (i instrumented) ExpireDue(ctx context.Context, wallet string) (int, error) {
+	defer observe("expire", time.Now())
+	return i.Store.ExpireDue(ctx, wallet)
+}
+
+func (i instrumented) Balance(ctx context.Context, wallet string) (ledger.Balance, error) {
+	defer observe("balance", time.Now())
+	return i.Store.Balance(ctx, wallet)
+}
