@@ -90,7 +90,7 @@ func (r *WalletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 			return ctrl.Result{}, err
 		}
 		if err := r.Ledger.OpenWallet(ctx, spec); err != nil {
-			return ctrl.Result{}, r.setStatus(ctx, w, nil, fmt.Errorf("opening the wallet in the ledger: %w", err))
+			return ctrl.Result{}, r.setStatus(ctx, w, w.DeepCopy(), nil, fmt.Errorf("opening the wallet in the ledger: %w", err))
 		}
 	}
 	b, err := r.Ledger.Balance(ctx, name)
@@ -110,13 +110,14 @@ func (r *WalletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if b, err = r.Ledger.Balance(ctx, name); err != nil {
 		return ctrl.Result{}, err
 	}
+	read := w.DeepCopy()
 	create, nextSchedule, err := r.autoTopUp(ctx, w, b, now)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	// The rules' new state is written first, then their transactions are
 	// created: a crash in between re-creates them under the same names.
-	if err := r.setStatus(ctx, w, &b, nil); err != nil {
+	if err := r.setStatus(ctx, w, read, &b, nil); err != nil {
 		return ctrl.Result{}, err
 	}
 	for _, t := range create {
@@ -141,8 +142,8 @@ func (r *WalletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	return ctrl.Result{RequeueAfter: max(next.Sub(now), 0) + 10*time.Millisecond}, nil
 }
 
-func (r *WalletReconciler) setStatus(ctx context.Context, w *billingv1alpha1.Wallet, b *ledger.Balance, ledgerErr error) error {
-	base := w.DeepCopy()
+// setStatus writes w's status as a merge patch against base (w as read).
+func (r *WalletReconciler) setStatus(ctx context.Context, w, base *billingv1alpha1.Wallet, b *ledger.Balance, ledgerErr error) error {
 	before := &base.Status
 	st := &w.Status
 	gen := w.Generation
