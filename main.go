@@ -59,6 +59,7 @@ type options struct {
 	leaderElectNS string
 	ledger        string
 	autoTopUpTTL  time.Duration
+	statusEvery   time.Duration
 }
 
 func (o *options) bind(fs *flag.FlagSet) {
@@ -76,6 +77,8 @@ func (o *options) bind(fs *flag.FlagSet) {
 		"Namespace of the leader election Lease (default: the pod's namespace).")
 	fs.DurationVar(&o.autoTopUpTTL, "auto-topup-ttl", time.Hour,
 		"Delete settled auto top-up WalletTransactions this long after they applied (their ledger entries stay); 0 keeps them.")
+	fs.DurationVar(&o.statusEvery, "status-interval", time.Second,
+		"Refresh a Wallet's status at most this often for ledger writes without a WalletTransaction (usage ingestion).")
 	fs.StringVar(&o.ledger, "ledger", dsn.Default,
 		"Ledger DSN: sqlite:///path/to/ledger.db (embedded, one writer) or postgres://user@host/db.")
 }
@@ -143,7 +146,7 @@ func run(o options) error {
 	}
 	instrumented := controllers.Instrument(store)
 	if err := (&controllers.WalletReconciler{
-		Client: mgr.GetClient(), Ledger: instrumented, Recorder: mgr.GetEventRecorder("wallet-operator"),
+		Client: mgr.GetClient(), Ledger: instrumented, Recorder: mgr.GetEventRecorder("wallet-operator"), StatusInterval: o.statusEvery,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("wallet controller: %w", err)
 	}

@@ -385,3 +385,69 @@ var _ = Describe("Auto top-up", func() {
 		Expect(ruleState(ns).Count).To(Equal(int64(1)))
 	})
 })
+
+var _ = Describe("Wallet status", func() {
+	It("shows debits written without a WalletTransaction within 2 seconds, in coalesced status writes", func() {
+		ns := newNamespace()
+		newWallet(ns, "main")
+		newTx(ns, "grant", topUp("main", "1000", ""))
+		w := balanceOf(ns, "main", "1000")
+
+		watcher, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
+		Expect(err).NotTo(HaveOccurred())
+		wctx, cancel := context.WithCancel(ctx())
+		defer cancel()
+		watch, err := watcher.Watch(wctx, &billingv1alpha1.WalletList{}, client.InNamespace(ns),
+			&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: w.ResourceVersion}})
+		Expect(err).NotTo(HaveOccurred())
+		var writes atomic.Int64
+		go func() {
+			for range watch.ResultChan() {
+				writes.Add(1)
+			}
+		}()
+
+		// 200 usage debits straight into the ledger (as the reports API's usage ingestion does)
+		start := time.Now()
+		for i := range 200 {
+			_, err := store.Debit(ctx(), ledger.DebitRequest{Wallet: controllers.LedgerWallet(ns, "main"), Key: fmt.Sprint("usage-", i),
+				Credits: 2_500_000, Origin: "api"})
+			Expect(err).NotTo(HaveOccurred())
+		}
+		posted := time.Since(start)
+		Eventually(func() string {
+			Expect(k8sClient.Get(ctx(), client.ObjectKeyFromObject(w), w)).To(Succeed())
+			return w.Status.Balance
+		}, "2s", "20ms").Should(Equal("500"))
+		fresh := time.Since(start)
+		time.Sleep(1500 * time.Millisecond)
+		GinkgoWriter.Printf("200 debits posted in %s; status showed them %s after the first; %d status writes\n", posted, fresh, writes.Load())
+		// about one write per second of posting, plus the last: never one per debit
+		Expect(writes.Load()).To(BeNumerically("<=", int64(posted/time.Second)+3))
+		Expect(w.Status.LedgerSequence).To(Equal(int64(201)))
+	})
+
+	It("expires credits on time and expires the wallet at expiresAt", func() {
+		ns := newNamespace()
+		at := metav1.NewTime(time.Now().Add(3 * time.Second).Truncate(time.Second))
+		newWallet(ns, "main", func(w *billingv1alpha1.Wallet) { w.Spec.ExpiresAt = &at })
+		short := topUp("main", "7", "")
+		soon := metav1.NewTime(time.Now().Add(1500 * time.Millisecond))
+		short.ExpiresAt = &soon
+		newTx(ns, "short", short)
+		newTx(ns, "long", topUp("main", "3", ""))
+		w := balanceOf(ns, "main", "10")
+		Expect(w.Status.NextExpiration).NotTo(BeNil())
+		Expect(w.Status.NextExpiration.Credits).To(Equal("7"))
+		balanceOf(ns, "main", "3") // the promo expired on time (RequeueAfter, no polling)
+		page, err := store.Entries(ctx(), ledger.EntryQuery{Wallet: controllers.LedgerWallet(ns, "main"), Types: []ledger.EntryType{ledger.EntryExpiry}})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(page.Entries).To(HaveLen(1))
+		Expect(page.Entries[0].Credits.String()).To(Equal("-7"))
+		Eventually(func() billingv1alpha1.WalletPhase {
+			Expect(k8sClient.Get(ctx(), client.ObjectKeyFromObject(w), w)).To(Succeed())
+			return w.Status.Phase
+		}).Should(Equal(billingv1alpha1.WalletExpired))
+		Expect(w.Status.Balance).To(Equal("0"))
+	})
+})

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -31,7 +32,10 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
@@ -50,6 +54,10 @@ type WalletReconciler struct {
 	Recorder events.EventRecorder
 	// Now is the clock (the ledger's, in tests).
 	Now func() time.Time
+	// StatusInterval coalesces the ledger's change feed: a wallet changed
+	// by writes without a WalletTransaction (usage ingestion) is refreshed
+	// at most once per interval, never once per debit. Default 1s.
+	StatusInterval time.Duration
 }
 
 // +kubebuilder:rbac:groups=billing.walletop.io,resources=wallets,verbs=get;list;watch;update;patch
@@ -102,7 +110,7 @@ func (r *WalletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		if _, err := r.Ledger.Terminate(ctx, name); err != nil {
 			return ctrl.Result{}, err
 		}
-	} else if !b.NextChange.IsZero() && !now.Before(b.NextChange) || b.NextExpiration != nil && !now.Before(b.NextExpiration.At) {
+	} else if b.Due {
 		if _, err := r.Ledger.ExpireDue(ctx, name); err != nil {
 			return ctrl.Result{}, err
 		}
@@ -222,12 +230,57 @@ func (r *WalletReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
 	}
+	if r.StatusInterval <= 0 {
+		r.StatusInterval = time.Second
+	}
+	changed := make(chan event.GenericEvent, 1024)
+	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		return r.coalesceChanges(ctx, changed)
+	})); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&billingv1alpha1.Wallet{}).
+		WatchesRawSource(source.Channel(changed, &handler.EnqueueRequestForObject{})).
 		Watches(&billingv1alpha1.WalletTransaction{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 			t := o.(*billingv1alpha1.WalletTransaction)
 			return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: t.Namespace, Name: t.Spec.WalletRef.Name}}}
 		})).
 		Named("wallet").
 		Complete(r)
+}
+
+// coalesceChanges turns the ledger's change feed into reconcile requests,
+// at most one per wallet per StatusInterval.
+func (r *WalletReconciler) coalesceChanges(ctx context.Context, out chan<- event.GenericEvent) error {
+	feed := r.Ledger.Changes()
+	tick := time.NewTicker(r.StatusInterval)
+	defer tick.Stop()
+	pending := map[string]struct{}{}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case names, ok := <-feed:
+			if !ok {
+				return nil
+			}
+			for _, n := range names {
+				pending[n] = struct{}{}
+			}
+		case <-tick.C:
+			for n := range pending {
+				ns, name, ok := strings.Cut(n, "/")
+				if !ok {
+					continue
+				}
+				select {
+				case out <- event.GenericEvent{Object: &billingv1alpha1.Wallet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}}:
+				case <-ctx.Done():
+					return nil
+				}
+			}
+			clear(pending)
+		}
+	}
 }

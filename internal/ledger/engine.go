@@ -84,6 +84,7 @@ type jobResult struct {
 type SQLStore struct {
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
+	changes changeFeed
 	// cache holds wallet states between transactions (SingleWriter only;
 	// only the single committer touches it).
 	cache map[string]*walletState
@@ -201,6 +202,7 @@ func (s *SQLStore) migrate(ctx context.Context) error {
 func (s *SQLStore) Close() error {
 	s.close.Do(func() { close(s.stop) })
 	s.wg.Wait()
+	s.changes.close()
 	s.mu.Lock()
 	for _, st := range s.stmts {
 		_ = st.Close()
@@ -212,6 +214,12 @@ func (s *SQLStore) Close() error {
 
 // Ping checks the database answers.
 func (s *SQLStore) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Changes returns a channel that receives, after each commit, the names of
+// the wallets it wrote. Wallets changed again before the receiver reads
+// are coalesced into one pending notification; nothing blocks a commit.
+// Only this process's writes are seen.
+func (s *SQLStore) Changes() <-chan []string { return s.changes.subscribe() }
 
 // DB returns the underlying database (for tests and tools).
 func (s *SQLStore) DB() *sql.DB { return s.db }
@@ -377,6 +385,13 @@ func (s *SQLStore) runTx(batch []*job, results []jobResult) (err error) {
 	}
 	// A crash here loses only the acknowledgement: a retry finds the key.
 	_ = s.failpoint("after-commit")
+	var changed []string
+	for n, w := range states {
+		if w != nil && len(w.newEntries) > 0 {
+			changed = append(changed, n)
+		}
+	}
+	s.changes.publish(changed)
 	if s.d.SingleWriter {
 		if len(s.cache) > maxCachedWallets {
 			clear(s.cache)

@@ -225,7 +225,10 @@ type Balance struct {
 	// NextChange is when the available balance next changes by itself (a
 	// grant becomes effective or expires); zero if never.
 	NextChange time.Time
-	Sequence   int64
+	// Due is true when an expiry or an activation has come due since the
+	// last write and is not written yet: ExpireDue writes it.
+	Due      bool
+	Sequence int64
 	Terminated bool
 	ComputedAt time.Time
 }
@@ -362,6 +365,10 @@ type Store interface {
 	Payments(ctx context.Context, q EntryQuery) (EntryPage, error)
 	Consumption(ctx context.Context, q ConsumptionQuery) ([]Period, error)
 	Verify(ctx context.Context) (VerifyReport, error)
+
+	// Changes receives, after each commit of this process, the names of
+	// the wallets it wrote (coalesced while nobody reads; never blocking).
+	Changes() <-chan []string
 
 	Close() error
 }

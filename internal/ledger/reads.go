@@ -87,6 +87,7 @@ func (s *SQLStore) Balance(ctx context.Context, wallet string) (Balance, error) 
 			b.NextExpiration = &Expiration{At: fromMicros(w.nextExpAt.Int64), Credits: money.Micros(w.nextExpCr.Int64)}
 		}
 	} else {
+		b.Due = !b.Terminated && now >= w.nextChange
 		grants, err := s.liveGrants(ctx, s.db, w.id)
 		if err != nil {
 			return Balance{}, err

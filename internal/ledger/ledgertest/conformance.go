@@ -213,7 +213,9 @@ func Run(t *testing.T, open Opener) {
 		}
 		f.must(f.s.Debit(ctx, ledger.DebitRequest{Wallet: "w", Key: "d", Credits: m("10"), Origin: "api"}))
 		f.clock.Advance(time.Hour)
-		f.balance("w", "0") // expired, even before ExpireDue writes it
+		if b := f.balance("w", "0"); !b.Due { // expired, even before ExpireDue writes it
+			t.Fatal("an expiry has come due but Balance does not say so")
+		}
 		n, err := f.s.ExpireDue(ctx, "w")
 		if err != nil || n != 1 {
 			t.Fatalf("ExpireDue = %d, %v", n, err)
@@ -221,6 +223,9 @@ func Run(t *testing.T, open Opener) {
 		n, _ = f.s.ExpireDue(ctx, "w")
 		if n != 0 {
 			t.Fatalf("second ExpireDue expired %d", n)
+		}
+		if b := f.balance("w", "0"); b.Due {
+			t.Fatal("Due after ExpireDue")
 		}
 		f.clock.Advance(time.Hour)
 		f.balance("w", "20")
