@@ -82,8 +82,8 @@ type jobResult struct {
 
 // SQLStore is the ledger on a SQL database.
 type SQLStore struct {
-	mu    sync.Mutex
-	stmts map[string]*sql.Stmt
+	mu      sync.Mutex
+	stmts   map[string]*sql.Stmt
 	changes changeFeed
 	// cache holds wallet states between transactions (SingleWriter only;
 	// only the single committer touches it).

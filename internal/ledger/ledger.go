@@ -227,8 +227,8 @@ type Balance struct {
 	NextChange time.Time
 	// Due is true when an expiry or an activation has come due since the
 	// last write and is not written yet: ExpireDue writes it.
-	Due      bool
-	Sequence int64
+	Due        bool
+	Sequence   int64
 	Terminated bool
 	ComputedAt time.Time
 }
