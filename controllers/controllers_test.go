@@ -102,186 +102,188 @@ func ledgerSeq(ns, name string) int64 {
 	return b.Sequence
 }
 
-var _ = Describe("WalletTransactions", func() {
-	It("applies a top-up and a debit, and the Wallet shows the balance", func() {
-		ns := newNamespace()
-		newWallet(ns, "main")
-		newTx(ns, "grant", topUp("main", "100", ""))
-		t := phaseOf(ns, "grant", billingv1alpha1.PhaseSettled)
-		Expect(t.Status.TransactionID).To(HavePrefix("wtx_"))
-		Expect(t.Status.Credits).To(Equal("100"))
-		Expect(meta.IsStatusConditionTrue(t.Status.Conditions, billingv1alpha1.ConditionReady)).To(BeTrue())
-		newTx(ns, "use", debit("main", "30.5"))
-		t = phaseOf(ns, "use", billingv1alpha1.PhaseSettled)
-		Expect(t.Status.Credits).To(Equal("-30.5"))
-		Expect(t.Status.BalanceAfter).To(Equal("69.5"))
-		w := balanceOf(ns, "main", "69.5")
-		Expect(w.Status.GrantedBalance).To(Equal("69.5"))
-		Expect(w.Status.PaidBalance).To(Equal("0"))
-		Expect(w.Status.MoneyBalance).To(Equal(&billingv1alpha1.Money{Amount: "0.695", Currency: "USD"}))
-		Expect(w.Status.Phase).To(Equal(billingv1alpha1.WalletActive))
-		Expect(w.Status.LedgerSequence).To(Equal(int64(2)))
-		Expect(meta.IsStatusConditionTrue(w.Status.Conditions, billingv1alpha1.ConditionLedgerSynced)).To(BeTrue())
-		Expect(w.Finalizers).To(ContainElement(controllers.WalletFinalizer))
+var transactionSpecs = func() {
+	Describe("WalletTransactions", func() {
+		It("applies a top-up and a debit, and the Wallet shows the balance", func() {
+			ns := newNamespace()
+			newWallet(ns, "main")
+			newTx(ns, "grant", topUp("main", "100", ""))
+			t := phaseOf(ns, "grant", billingv1alpha1.PhaseSettled)
+			Expect(t.Status.TransactionID).To(HavePrefix("wtx_"))
+			Expect(t.Status.Credits).To(Equal("100"))
+			Expect(meta.IsStatusConditionTrue(t.Status.Conditions, billingv1alpha1.ConditionReady)).To(BeTrue())
+			newTx(ns, "use", debit("main", "30.5"))
+			t = phaseOf(ns, "use", billingv1alpha1.PhaseSettled)
+			Expect(t.Status.Credits).To(Equal("-30.5"))
+			Expect(t.Status.BalanceAfter).To(Equal("69.5"))
+			w := balanceOf(ns, "main", "69.5")
+			Expect(w.Status.GrantedBalance).To(Equal("69.5"))
+			Expect(w.Status.PaidBalance).To(Equal("0"))
+			Expect(w.Status.MoneyBalance).To(Equal(&billingv1alpha1.Money{Amount: "0.695", Currency: "USD"}))
+			Expect(w.Status.Phase).To(Equal(billingv1alpha1.WalletActive))
+			Expect(w.Status.LedgerSequence).To(Equal(int64(2)))
+			Expect(meta.IsStatusConditionTrue(w.Status.Conditions, billingv1alpha1.ConditionLedgerSynced)).To(BeTrue())
+			Expect(w.Finalizers).To(ContainElement(controllers.WalletFinalizer))
+		})
+
+		It("fails a debit beyond the balance, with the reason, and writes nothing", func() {
+			ns := newNamespace()
+			newWallet(ns, "main", func(w *billingv1alpha1.Wallet) { w.Spec.LowBalanceThreshold = "20" })
+			newTx(ns, "grant", topUp("main", "10", ""))
+			phaseOf(ns, "grant", billingv1alpha1.PhaseSettled)
+			seq := ledgerSeq(ns, "main")
+			newTx(ns, "too-much", debit("main", "10.000001"))
+			t := phaseOf(ns, "too-much", billingv1alpha1.PhaseFailed)
+			Expect(t.Status.Reason).To(Equal("InsufficientBalance"))
+			Expect(t.Status.TransactionID).To(BeEmpty())
+			Expect(ledgerSeq(ns, "main")).To(Equal(seq))
+			w := balanceOf(ns, "main", "10")
+			Expect(meta.IsStatusConditionTrue(w.Status.Conditions, billingv1alpha1.ConditionLowBalance)).To(BeTrue())
+		})
+
+		It("settles paid credits only once the payment is Paid, and never a Failed one", func() {
+			ns := newNamespace()
+			newWallet(ns, "main")
+			spec := topUp("main", "", "50")
+			spec.Payment = &billingv1alpha1.Payment{Reference: "ch_1", Amount: "0.50", Method: "Card"}
+			newTx(ns, "card", spec)
+			t := phaseOf(ns, "card", billingv1alpha1.PhasePending)
+			Expect(t.Status.Reason).To(Equal("PaymentPending"))
+			Eventually(func(g Gomega) {
+				w := &billingv1alpha1.Wallet{}
+				g.Expect(k8sClient.Get(ctx(), client.ObjectKey{Namespace: ns, Name: "main"}, w)).To(Succeed())
+				g.Expect(w.Status.PendingCredits).To(Equal("50"))
+				g.Expect(w.Status.Balance).To(Equal("0"))
+			}).Should(Succeed())
+			t.Spec.Payment.Status = billingv1alpha1.PaymentPaid
+			Expect(k8sClient.Update(ctx(), t)).To(Succeed())
+			phaseOf(ns, "card", billingv1alpha1.PhaseSettled)
+			w := balanceOf(ns, "main", "50")
+			Expect(w.Status.PendingCredits).To(Equal("0"))
+			Expect(w.Status.PaidBalance).To(Equal("50"))
+
+			spec.Payment = &billingv1alpha1.Payment{Reference: "ch_2", Status: billingv1alpha1.PaymentPending}
+			newTx(ns, "card2", spec)
+			t = phaseOf(ns, "card2", billingv1alpha1.PhasePending)
+			t.Spec.Payment.Status = billingv1alpha1.PaymentFailed
+			Expect(k8sClient.Update(ctx(), t)).To(Succeed())
+			t = phaseOf(ns, "card2", billingv1alpha1.PhaseFailed)
+			Expect(t.Status.Reason).To(Equal("PaymentFailed"))
+			balanceOf(ns, "main", "50")
+		})
+
+		It("is safe under GitOps: re-apply, delete and re-create change nothing; another spec is Rejected", func() {
+			ns := newNamespace()
+			newWallet(ns, "main")
+			t := newTx(ns, "refill", topUp("main", "25", ""))
+			t = phaseOf(ns, "refill", billingv1alpha1.PhaseSettled)
+			id := t.Status.TransactionID
+			balanceOf(ns, "main", "25")
+			seq := ledgerSeq(ns, "main")
+
+			// re-apply: an update with the same spec is not even a new generation
+			Expect(k8sClient.Update(ctx(), t)).To(Succeed())
+			// delete and re-create with the same name and spec
+			Expect(k8sClient.Delete(ctx(), t)).To(Succeed())
+			balanceOf(ns, "main", "25") // deleting never reverses
+			newTx(ns, "refill", topUp("main", "25", ""))
+			t = phaseOf(ns, "refill", billingv1alpha1.PhaseSettled)
+			Expect(t.Status.TransactionID).To(Equal(id))
+			Expect(ledgerSeq(ns, "main")).To(Equal(seq))
+			balanceOf(ns, "main", "25")
+
+			// the same name with another spec
+			Expect(k8sClient.Delete(ctx(), t)).To(Succeed())
+			newTx(ns, "refill", topUp("main", "2500", ""))
+			t = phaseOf(ns, "refill", billingv1alpha1.PhaseRejected)
+			Expect(t.Status.Reason).To(Equal("IdempotencyConflict"))
+			Expect(ledgerSeq(ns, "main")).To(Equal(seq))
+			balanceOf(ns, "main", "25")
+		})
+
+		It("applies voids, refunds and adjustments", func() {
+			ns := newNamespace()
+			newWallet(ns, "main")
+			buy := topUp("main", "", "100")
+			buy.Payment = &billingv1alpha1.Payment{Reference: "inv-7", Status: billingv1alpha1.PaymentPaid}
+			newTx(ns, "buy", buy)
+			newTx(ns, "promo", topUp("main", "20", ""))
+			phaseOf(ns, "buy", billingv1alpha1.PhaseSettled)
+			phaseOf(ns, "promo", billingv1alpha1.PhaseSettled)
+			balanceOf(ns, "main", "120")
+			newTx(ns, "void", billingv1alpha1.WalletTransactionSpec{WalletRef: billingv1alpha1.LocalObjectReference{Name: "main"},
+				Type: billingv1alpha1.TypeVoid, Credits: "15", GrantRef: &billingv1alpha1.LocalObjectReference{Name: "promo"}})
+			phaseOf(ns, "void", billingv1alpha1.PhaseSettled)
+			newTx(ns, "refund", billingv1alpha1.WalletTransactionSpec{WalletRef: billingv1alpha1.LocalObjectReference{Name: "main"},
+				Type: billingv1alpha1.TypeRefund, Credits: "40", GrantRef: &billingv1alpha1.LocalObjectReference{Name: "buy"},
+				Payment: &billingv1alpha1.Payment{Status: billingv1alpha1.PaymentPaid}})
+			phaseOf(ns, "refund", billingv1alpha1.PhaseSettled)
+			newTx(ns, "fix", billingv1alpha1.WalletTransactionSpec{WalletRef: billingv1alpha1.LocalObjectReference{Name: "main"},
+				Type: billingv1alpha1.TypeAdjustment, Credits: "-4.5", Reason: "double-counted batch"})
+			t := phaseOf(ns, "fix", billingv1alpha1.PhaseSettled)
+			Expect(t.Status.Credits).To(Equal("-4.5"))
+			w := balanceOf(ns, "main", "60.5")
+			// the adjustment draws granted credits before paid ones: 20 - 15 voided - 4.5
+			Expect(w.Status.GrantedBalance).To(Equal("0.5"))
+			Expect(w.Status.PaidBalance).To(Equal("60")) // 100 - 40 refunded
+		})
+
+		It("waits for a missing Wallet and applies once it exists", func() {
+			ns := newNamespace()
+			newTx(ns, "early", topUp("later", "7", ""))
+			t := phaseOf(ns, "early", billingv1alpha1.PhasePending)
+			Expect(t.Status.Reason).To(Equal("WalletNotFound"))
+			newWallet(ns, "later")
+			phaseOf(ns, "early", billingv1alpha1.PhaseSettled)
+			balanceOf(ns, "later", "7")
+		})
+
+		It("terminates a wallet one way: credits expire, writes fail, history stays", func() {
+			ns := newNamespace()
+			w := newWallet(ns, "main")
+			newTx(ns, "grant", topUp("main", "9", ""))
+			phaseOf(ns, "grant", billingv1alpha1.PhaseSettled)
+			balanceOf(ns, "main", "9")
+			Expect(k8sClient.Get(ctx(), client.ObjectKeyFromObject(w), w)).To(Succeed())
+			w.Spec.Terminated = true
+			Expect(k8sClient.Update(ctx(), w)).To(Succeed())
+			w = balanceOf(ns, "main", "0")
+			Expect(w.Status.Phase).To(Equal(billingv1alpha1.WalletTerminated))
+			newTx(ns, "late", debit("main", "1"))
+			t := phaseOf(ns, "late", billingv1alpha1.PhaseFailed)
+			Expect(t.Status.Reason).To(Equal("WalletTerminated"))
+			page, err := store.Entries(ctx(), ledgerEntries(ns))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(page.Entries).To(HaveLen(2)) // the grant and its expiry
+		})
+
+		It("applies exactly once when the operator dies between the ledger commit and the status write", func() {
+			ns := newNamespace()
+			newWallet(ns, "main")
+			newTx(ns, "first", topUp("main", "10", ""))
+			phaseOf(ns, "first", billingv1alpha1.PhaseSettled)
+			balanceOf(ns, "main", "10")
+			stopManager()
+			startLedgerOnly()
+
+			// A reconcile that commits to the ledger and then cannot write status.
+			newTx(ns, "crash", topUp("main", "5", ""))
+			r := &controllers.WalletTransactionReconciler{Client: statusFails{k8sClient}, Ledger: store}
+			_, err := r.Reconcile(ctx(), ctrl.Request{NamespacedName: client.ObjectKey{Namespace: ns, Name: "crash"}})
+			Expect(err).To(MatchError(ContainSubstring("status write lost")))
+			seq := ledgerSeq(ns, "main")
+			b, _ := store.Balance(ctx(), controllers.LedgerWallet(ns, "main"))
+			Expect(b.Available.String()).To(Equal("15")) // committed once
+
+			Expect(store.Close()).To(Succeed())
+			startManager() // the restarted operator
+			t := phaseOf(ns, "crash", billingv1alpha1.PhaseSettled)
+			Expect(t.Status.TransactionID).To(HavePrefix("wtx_"))
+			balanceOf(ns, "main", "15")
+			Expect(ledgerSeq(ns, "main")).To(Equal(seq))
+		})
 	})
-
-	It("fails a debit beyond the balance, with the reason, and writes nothing", func() {
-		ns := newNamespace()
-		newWallet(ns, "main", func(w *billingv1alpha1.Wallet) { w.Spec.LowBalanceThreshold = "20" })
-		newTx(ns, "grant", topUp("main", "10", ""))
-		phaseOf(ns, "grant", billingv1alpha1.PhaseSettled)
-		seq := ledgerSeq(ns, "main")
-		newTx(ns, "too-much", debit("main", "10.000001"))
-		t := phaseOf(ns, "too-much", billingv1alpha1.PhaseFailed)
-		Expect(t.Status.Reason).To(Equal("InsufficientBalance"))
-		Expect(t.Status.TransactionID).To(BeEmpty())
-		Expect(ledgerSeq(ns, "main")).To(Equal(seq))
-		w := balanceOf(ns, "main", "10")
-		Expect(meta.IsStatusConditionTrue(w.Status.Conditions, billingv1alpha1.ConditionLowBalance)).To(BeTrue())
-	})
-
-	It("settles paid credits only once the payment is Paid, and never a Failed one", func() {
-		ns := newNamespace()
-		newWallet(ns, "main")
-		spec := topUp("main", "", "50")
-		spec.Payment = &billingv1alpha1.Payment{Reference: "ch_1", Amount: "0.50", Method: "Card"}
-		newTx(ns, "card", spec)
-		t := phaseOf(ns, "card", billingv1alpha1.PhasePending)
-		Expect(t.Status.Reason).To(Equal("PaymentPending"))
-		Eventually(func(g Gomega) {
-			w := &billingv1alpha1.Wallet{}
-			g.Expect(k8sClient.Get(ctx(), client.ObjectKey{Namespace: ns, Name: "main"}, w)).To(Succeed())
-			g.Expect(w.Status.PendingCredits).To(Equal("50"))
-			g.Expect(w.Status.Balance).To(Equal("0"))
-		}).Should(Succeed())
-		t.Spec.Payment.Status = billingv1alpha1.PaymentPaid
-		Expect(k8sClient.Update(ctx(), t)).To(Succeed())
-		phaseOf(ns, "card", billingv1alpha1.PhaseSettled)
-		w := balanceOf(ns, "main", "50")
-		Expect(w.Status.PendingCredits).To(Equal("0"))
-		Expect(w.Status.PaidBalance).To(Equal("50"))
-
-		spec.Payment = &billingv1alpha1.Payment{Reference: "ch_2", Status: billingv1alpha1.PaymentPending}
-		newTx(ns, "card2", spec)
-		t = phaseOf(ns, "card2", billingv1alpha1.PhasePending)
-		t.Spec.Payment.Status = billingv1alpha1.PaymentFailed
-		Expect(k8sClient.Update(ctx(), t)).To(Succeed())
-		t = phaseOf(ns, "card2", billingv1alpha1.PhaseFailed)
-		Expect(t.Status.Reason).To(Equal("PaymentFailed"))
-		balanceOf(ns, "main", "50")
-	})
-
-	It("is safe under GitOps: re-apply, delete and re-create change nothing; another spec is Rejected", func() {
-		ns := newNamespace()
-		newWallet(ns, "main")
-		t := newTx(ns, "refill", topUp("main", "25", ""))
-		t = phaseOf(ns, "refill", billingv1alpha1.PhaseSettled)
-		id := t.Status.TransactionID
-		balanceOf(ns, "main", "25")
-		seq := ledgerSeq(ns, "main")
-
-		// re-apply: an update with the same spec is not even a new generation
-		Expect(k8sClient.Update(ctx(), t)).To(Succeed())
-		// delete and re-create with the same name and spec
-		Expect(k8sClient.Delete(ctx(), t)).To(Succeed())
-		balanceOf(ns, "main", "25") // deleting never reverses
-		newTx(ns, "refill", topUp("main", "25", ""))
-		t = phaseOf(ns, "refill", billingv1alpha1.PhaseSettled)
-		Expect(t.Status.TransactionID).To(Equal(id))
-		Expect(ledgerSeq(ns, "main")).To(Equal(seq))
-		balanceOf(ns, "main", "25")
-
-		// the same name with another spec
-		Expect(k8sClient.Delete(ctx(), t)).To(Succeed())
-		newTx(ns, "refill", topUp("main", "2500", ""))
-		t = phaseOf(ns, "refill", billingv1alpha1.PhaseRejected)
-		Expect(t.Status.Reason).To(Equal("IdempotencyConflict"))
-		Expect(ledgerSeq(ns, "main")).To(Equal(seq))
-		balanceOf(ns, "main", "25")
-	})
-
-	It("applies voids, refunds and adjustments", func() {
-		ns := newNamespace()
-		newWallet(ns, "main")
-		buy := topUp("main", "", "100")
-		buy.Payment = &billingv1alpha1.Payment{Reference: "inv-7", Status: billingv1alpha1.PaymentPaid}
-		newTx(ns, "buy", buy)
-		newTx(ns, "promo", topUp("main", "20", ""))
-		phaseOf(ns, "buy", billingv1alpha1.PhaseSettled)
-		phaseOf(ns, "promo", billingv1alpha1.PhaseSettled)
-		balanceOf(ns, "main", "120")
-		newTx(ns, "void", billingv1alpha1.WalletTransactionSpec{WalletRef: billingv1alpha1.LocalObjectReference{Name: "main"},
-			Type: billingv1alpha1.TypeVoid, Credits: "15", GrantRef: &billingv1alpha1.LocalObjectReference{Name: "promo"}})
-		phaseOf(ns, "void", billingv1alpha1.PhaseSettled)
-		newTx(ns, "refund", billingv1alpha1.WalletTransactionSpec{WalletRef: billingv1alpha1.LocalObjectReference{Name: "main"},
-			Type: billingv1alpha1.TypeRefund, Credits: "40", GrantRef: &billingv1alpha1.LocalObjectReference{Name: "buy"},
-			Payment: &billingv1alpha1.Payment{Status: billingv1alpha1.PaymentPaid}})
-		phaseOf(ns, "refund", billingv1alpha1.PhaseSettled)
-		newTx(ns, "fix", billingv1alpha1.WalletTransactionSpec{WalletRef: billingv1alpha1.LocalObjectReference{Name: "main"},
-			Type: billingv1alpha1.TypeAdjustment, Credits: "-4.5", Reason: "double-counted batch"})
-		t := phaseOf(ns, "fix", billingv1alpha1.PhaseSettled)
-		Expect(t.Status.Credits).To(Equal("-4.5"))
-		w := balanceOf(ns, "main", "60.5")
-		// the adjustment draws granted credits before paid ones: 20 - 15 voided - 4.5
-		Expect(w.Status.GrantedBalance).To(Equal("0.5"))
-		Expect(w.Status.PaidBalance).To(Equal("60")) // 100 - 40 refunded
-	})
-
-	It("waits for a missing Wallet and applies once it exists", func() {
-		ns := newNamespace()
-		newTx(ns, "early", topUp("later", "7", ""))
-		t := phaseOf(ns, "early", billingv1alpha1.PhasePending)
-		Expect(t.Status.Reason).To(Equal("WalletNotFound"))
-		newWallet(ns, "later")
-		phaseOf(ns, "early", billingv1alpha1.PhaseSettled)
-		balanceOf(ns, "later", "7")
-	})
-
-	It("terminates a wallet one way: credits expire, writes fail, history stays", func() {
-		ns := newNamespace()
-		w := newWallet(ns, "main")
-		newTx(ns, "grant", topUp("main", "9", ""))
-		phaseOf(ns, "grant", billingv1alpha1.PhaseSettled)
-		balanceOf(ns, "main", "9")
-		Expect(k8sClient.Get(ctx(), client.ObjectKeyFromObject(w), w)).To(Succeed())
-		w.Spec.Terminated = true
-		Expect(k8sClient.Update(ctx(), w)).To(Succeed())
-		w = balanceOf(ns, "main", "0")
-		Expect(w.Status.Phase).To(Equal(billingv1alpha1.WalletTerminated))
-		newTx(ns, "late", debit("main", "1"))
-		t := phaseOf(ns, "late", billingv1alpha1.PhaseFailed)
-		Expect(t.Status.Reason).To(Equal("WalletTerminated"))
-		page, err := store.Entries(ctx(), ledgerEntries(ns))
-		Expect(err).NotTo(HaveOccurred())
-		Expect(page.Entries).To(HaveLen(2)) // the grant and its expiry
-	})
-
-	It("applies exactly once when the operator dies between the ledger commit and the status write", func() {
-		ns := newNamespace()
-		newWallet(ns, "main")
-		newTx(ns, "first", topUp("main", "10", ""))
-		phaseOf(ns, "first", billingv1alpha1.PhaseSettled)
-		balanceOf(ns, "main", "10")
-		stopManager()
-		startLedgerOnly()
-
-		// A reconcile that commits to the ledger and then cannot write status.
-		newTx(ns, "crash", topUp("main", "5", ""))
-		r := &controllers.WalletTransactionReconciler{Client: statusFails{k8sClient}, Ledger: store}
-		_, err := r.Reconcile(ctx(), ctrl.Request{NamespacedName: client.ObjectKey{Namespace: ns, Name: "crash"}})
-		Expect(err).To(MatchError(ContainSubstring("status write lost")))
-		seq := ledgerSeq(ns, "main")
-		b, _ := store.Balance(ctx(), controllers.LedgerWallet(ns, "main"))
-		Expect(b.Available.String()).To(Equal("15")) // committed once
-
-		Expect(store.Close()).To(Succeed())
-		startManager() // the restarted operator
-		t := phaseOf(ns, "crash", billingv1alpha1.PhaseSettled)
-		Expect(t.Status.TransactionID).To(HavePrefix("wtx_"))
-		balanceOf(ns, "main", "15")
-		Expect(ledgerSeq(ns, "main")).To(Equal(seq))
-	})
-})
+}
 
 // statusFails is a client whose status writes fail, as if the process died
 // right after the ledger commit.
@@ -299,155 +301,159 @@ func ledgerEntries(ns string) ledger.EntryQuery {
 	return ledger.EntryQuery{Wallet: controllers.LedgerWallet(ns, "main")}
 }
 
-var _ = Describe("Auto top-up", func() {
-	autoTx := func(ns, rule string) []billingv1alpha1.WalletTransaction {
-		var list billingv1alpha1.WalletTransactionList
-		Expect(k8sClient.List(ctx(), &list, client.InNamespace(ns), client.MatchingLabels{controllers.LabelRule: rule})).To(Succeed())
-		return list.Items
-	}
-	ruleState := func(ns string) billingv1alpha1.AutoTopUpRuleStatus {
-		w := &billingv1alpha1.Wallet{}
-		Expect(k8sClient.Get(ctx(), client.ObjectKey{Namespace: ns, Name: "main"}, w)).To(Succeed())
-		if len(w.Status.AutoTopUp) != 1 {
-			return billingv1alpha1.AutoTopUpRuleStatus{}
+var autoTopUpSpecs = func() {
+	Describe("Auto top-up", func() {
+		autoTx := func(ns, rule string) []billingv1alpha1.WalletTransaction {
+			var list billingv1alpha1.WalletTransactionList
+			Expect(k8sClient.List(ctx(), &list, client.InNamespace(ns), client.MatchingLabels{controllers.LabelRule: rule})).To(Succeed())
+			return list.Items
 		}
-		return w.Status.AutoTopUp[0]
-	}
-
-	It("tops up to the target once per threshold crossing, then cleans the transaction up and keeps its credits", func() {
-		ns := newNamespace()
-		newWallet(ns, "main", func(w *billingv1alpha1.Wallet) {
-			w.Spec.AutoTopUp = []billingv1alpha1.AutoTopUpRule{{Name: "low", Trigger: billingv1alpha1.TriggerThreshold, ThresholdCredits: "10",
-				Method: billingv1alpha1.MethodTarget, TargetBalance: "100", TargetCategory: billingv1alpha1.CategoryGranted}}
-		})
-		// a new wallet is at 0, under the threshold: the rule fires at once
-		phaseOf(ns, "main-low-1", billingv1alpha1.PhaseSettled)
-		w := balanceOf(ns, "main", "100")
-		Expect(w.Status.AutoTopUp[0].Count).To(Equal(int64(1)))
-		Expect(w.Status.AutoTopUp[0].LastTransaction).To(Equal("main-low-1"))
-		t := autoTx(ns, "low")[0]
-		Expect(t.Spec.Source).To(Equal(billingv1alpha1.SourceAutoTopUp))
-		Expect(t.Spec.GrantedCredits).To(Equal(billingv1alpha1.Amount("100")))
-		Expect(t.OwnerReferences).To(HaveLen(1))
-		Expect(t.OwnerReferences[0].Name).To(Equal("main"))
-		Eventually(func() bool { return ruleState(ns).Armed }).Should(BeTrue()) // above the threshold again
-
-		newTx(ns, "use", debit("main", "95.5"))
-		t2 := phaseOf(ns, "main-low-2", billingv1alpha1.PhaseSettled)
-		Expect(t2.Spec.GrantedCredits).To(Equal(billingv1alpha1.Amount("95.5")))
-		balanceOf(ns, "main", "100")
-		Consistently(func() int64 { return ruleState(ns).Count }, "1s").Should(Equal(int64(2)))
-
-		// Settled auto top-ups go away after the TTL; their credits stay and nothing fires again.
-		Eventually(func() []billingv1alpha1.WalletTransaction { return autoTx(ns, "low") }).Should(BeEmpty())
-		_, err := store.Entry(ctx(), controllers.LedgerWallet(ns, "main"), ns+"/main-low-1")
-		Expect(err).NotTo(HaveOccurred())
-		Consistently(func() int64 { return ruleState(ns).Count }, "1s").Should(Equal(int64(2)))
-		balanceOf(ns, "main", "100")
-	})
-
-	It("never loops: a Fixed top-up that stays under the threshold fires once", func() {
-		ns := newNamespace()
-		newWallet(ns, "main", func(w *billingv1alpha1.Wallet) {
-			w.Spec.AutoTopUp = []billingv1alpha1.AutoTopUpRule{{Name: "drip", Trigger: billingv1alpha1.TriggerThreshold, ThresholdCredits: "10",
-				Method: billingv1alpha1.MethodFixed, GrantedCredits: "1"}}
-		})
-		phaseOf(ns, "main-drip-1", billingv1alpha1.PhaseSettled) // 0 is at or below 10
-		newTx(ns, "grant", topUp("main", "5", ""))
-		balanceOf(ns, "main", "6")
-		Consistently(func() int64 { return ruleState(ns).Count }, "2s").Should(Equal(int64(1)))
-		Expect(ruleState(ns).Armed).To(BeFalse())
-	})
-
-	It("fires a Schedule rule when it is due, once, and says when it runs next", func() {
-		ns := newNamespace()
-		tz := "Europe/Paris"
-		w := newWallet(ns, "main", func(w *billingv1alpha1.Wallet) {
-			w.Spec.AutoTopUp = []billingv1alpha1.AutoTopUpRule{{Name: "yearly", Trigger: billingv1alpha1.TriggerSchedule,
-				Schedule: "0 0 1 1 *", TimeZone: &tz, Method: billingv1alpha1.MethodFixed, GrantedCredits: "12"}}
-		})
-		balanceOf(ns, "main", "0")
-		Eventually(func() *metav1.Time { return ruleState(ns).NextScheduleTime }).ShouldNot(BeNil())
-		next := ruleState(ns).NextScheduleTime
-		paris, _ := time.LoadLocation(tz)
-		Expect(next.In(paris).Format("01-02 15:04")).To(Equal("01-01 00:00"))
-
-		// The operator, a second after New Year in Paris.
-		r := &controllers.WalletReconciler{Client: k8sClient, Ledger: store, Now: func() time.Time { return next.Add(time.Second) }}
-		Expect(k8sClient.Get(ctx(), client.ObjectKeyFromObject(w), w)).To(Succeed())
-		for range 2 { // twice: the second sees the rule already fired
-			_, err := r.Reconcile(ctx(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(w)})
-			Expect(err).NotTo(HaveOccurred())
-		}
-		phaseOf(ns, "main-yearly-1", billingv1alpha1.PhaseSettled)
-		balanceOf(ns, "main", "12")
-		Expect(autoTx(ns, "yearly")).To(HaveLen(1))
-		Expect(ruleState(ns).Count).To(Equal(int64(1)))
-	})
-})
-
-var _ = Describe("Wallet status", func() {
-	It("shows debits written without a WalletTransaction within 2 seconds, in coalesced status writes", func() {
-		ns := newNamespace()
-		newWallet(ns, "main")
-		newTx(ns, "grant", topUp("main", "1000", ""))
-		w := balanceOf(ns, "main", "1000")
-
-		watcher, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
-		Expect(err).NotTo(HaveOccurred())
-		wctx, cancel := context.WithCancel(ctx())
-		defer cancel()
-		watch, err := watcher.Watch(wctx, &billingv1alpha1.WalletList{}, client.InNamespace(ns),
-			&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: w.ResourceVersion}})
-		Expect(err).NotTo(HaveOccurred())
-		var writes atomic.Int64
-		go func() {
-			for range watch.ResultChan() {
-				writes.Add(1)
+		ruleState := func(ns string) billingv1alpha1.AutoTopUpRuleStatus {
+			w := &billingv1alpha1.Wallet{}
+			Expect(k8sClient.Get(ctx(), client.ObjectKey{Namespace: ns, Name: "main"}, w)).To(Succeed())
+			if len(w.Status.AutoTopUp) != 1 {
+				return billingv1alpha1.AutoTopUpRuleStatus{}
 			}
-		}()
-
-		// 200 usage debits straight into the ledger (as the reports API's usage ingestion does)
-		start := time.Now()
-		for i := range 200 {
-			_, err := store.Debit(ctx(), ledger.DebitRequest{Wallet: controllers.LedgerWallet(ns, "main"), Key: fmt.Sprint("usage-", i),
-				Credits: 2_500_000, Origin: "api"})
-			Expect(err).NotTo(HaveOccurred())
+			return w.Status.AutoTopUp[0]
 		}
-		posted := time.Since(start)
-		Eventually(func() string {
-			Expect(k8sClient.Get(ctx(), client.ObjectKeyFromObject(w), w)).To(Succeed())
-			return w.Status.Balance
-		}, "2s", "20ms").Should(Equal("500"))
-		fresh := time.Since(start)
-		time.Sleep(1500 * time.Millisecond)
-		GinkgoWriter.Printf("200 debits posted in %s; status showed them %s after the first; %d status writes\n", posted, fresh, writes.Load())
-		// about one write per second of posting, plus the last: never one per debit
-		Expect(writes.Load()).To(BeNumerically("<=", int64(posted/time.Second)+3))
-		Expect(w.Status.LedgerSequence).To(Equal(int64(201)))
-	})
 
-	It("expires credits on time and expires the wallet at expiresAt", func() {
-		ns := newNamespace()
-		at := metav1.NewTime(time.Now().Add(3 * time.Second).Truncate(time.Second))
-		newWallet(ns, "main", func(w *billingv1alpha1.Wallet) { w.Spec.ExpiresAt = &at })
-		short := topUp("main", "7", "")
-		soon := metav1.NewTime(time.Now().Add(1500 * time.Millisecond))
-		short.ExpiresAt = &soon
-		newTx(ns, "short", short)
-		newTx(ns, "long", topUp("main", "3", ""))
-		w := balanceOf(ns, "main", "10")
-		Expect(w.Status.NextExpiration).NotTo(BeNil())
-		Expect(w.Status.NextExpiration.Credits).To(Equal("7"))
-		balanceOf(ns, "main", "3") // the promo expired on time (RequeueAfter, no polling)
-		page, err := store.Entries(ctx(), ledger.EntryQuery{Wallet: controllers.LedgerWallet(ns, "main"), Types: []ledger.EntryType{ledger.EntryExpiry}})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(page.Entries).To(HaveLen(1))
-		Expect(page.Entries[0].Credits.String()).To(Equal("-7"))
-		Eventually(func() billingv1alpha1.WalletPhase {
+		It("tops up to the target once per threshold crossing, then cleans the transaction up and keeps its credits", func() {
+			ns := newNamespace()
+			newWallet(ns, "main", func(w *billingv1alpha1.Wallet) {
+				w.Spec.AutoTopUp = []billingv1alpha1.AutoTopUpRule{{Name: "low", Trigger: billingv1alpha1.TriggerThreshold, ThresholdCredits: "10",
+					Method: billingv1alpha1.MethodTarget, TargetBalance: "100", TargetCategory: billingv1alpha1.CategoryGranted}}
+			})
+			// a new wallet is at 0, under the threshold: the rule fires at once
+			phaseOf(ns, "main-low-1", billingv1alpha1.PhaseSettled)
+			w := balanceOf(ns, "main", "100")
+			Expect(w.Status.AutoTopUp[0].Count).To(Equal(int64(1)))
+			Expect(w.Status.AutoTopUp[0].LastTransaction).To(Equal("main-low-1"))
+			t := autoTx(ns, "low")[0]
+			Expect(t.Spec.Source).To(Equal(billingv1alpha1.SourceAutoTopUp))
+			Expect(t.Spec.GrantedCredits).To(Equal(billingv1alpha1.Amount("100")))
+			Expect(t.OwnerReferences).To(HaveLen(1))
+			Expect(t.OwnerReferences[0].Name).To(Equal("main"))
+			Eventually(func() bool { return ruleState(ns).Armed }).Should(BeTrue()) // above the threshold again
+
+			newTx(ns, "use", debit("main", "95.5"))
+			t2 := phaseOf(ns, "main-low-2", billingv1alpha1.PhaseSettled)
+			Expect(t2.Spec.GrantedCredits).To(Equal(billingv1alpha1.Amount("95.5")))
+			balanceOf(ns, "main", "100")
+			Consistently(func() int64 { return ruleState(ns).Count }, "1s").Should(Equal(int64(2)))
+
+			// Settled auto top-ups go away after the TTL; their credits stay and nothing fires again.
+			Eventually(func() []billingv1alpha1.WalletTransaction { return autoTx(ns, "low") }).Should(BeEmpty())
+			_, err := store.Entry(ctx(), controllers.LedgerWallet(ns, "main"), ns+"/main-low-1")
+			Expect(err).NotTo(HaveOccurred())
+			Consistently(func() int64 { return ruleState(ns).Count }, "1s").Should(Equal(int64(2)))
+			balanceOf(ns, "main", "100")
+		})
+
+		It("never loops: a Fixed top-up that stays under the threshold fires once", func() {
+			ns := newNamespace()
+			newWallet(ns, "main", func(w *billingv1alpha1.Wallet) {
+				w.Spec.AutoTopUp = []billingv1alpha1.AutoTopUpRule{{Name: "drip", Trigger: billingv1alpha1.TriggerThreshold, ThresholdCredits: "10",
+					Method: billingv1alpha1.MethodFixed, GrantedCredits: "1"}}
+			})
+			phaseOf(ns, "main-drip-1", billingv1alpha1.PhaseSettled) // 0 is at or below 10
+			newTx(ns, "grant", topUp("main", "5", ""))
+			balanceOf(ns, "main", "6")
+			Consistently(func() int64 { return ruleState(ns).Count }, "2s").Should(Equal(int64(1)))
+			Expect(ruleState(ns).Armed).To(BeFalse())
+		})
+
+		It("fires a Schedule rule when it is due, once, and says when it runs next", func() {
+			ns := newNamespace()
+			tz := "Europe/Paris"
+			w := newWallet(ns, "main", func(w *billingv1alpha1.Wallet) {
+				w.Spec.AutoTopUp = []billingv1alpha1.AutoTopUpRule{{Name: "yearly", Trigger: billingv1alpha1.TriggerSchedule,
+					Schedule: "0 0 1 1 *", TimeZone: &tz, Method: billingv1alpha1.MethodFixed, GrantedCredits: "12"}}
+			})
+			balanceOf(ns, "main", "0")
+			Eventually(func() *metav1.Time { return ruleState(ns).NextScheduleTime }).ShouldNot(BeNil())
+			next := ruleState(ns).NextScheduleTime
+			paris, _ := time.LoadLocation(tz)
+			Expect(next.In(paris).Format("01-02 15:04")).To(Equal("01-01 00:00"))
+
+			// The operator, a second after New Year in Paris.
+			r := &controllers.WalletReconciler{Client: k8sClient, Ledger: store, Now: func() time.Time { return next.Add(time.Second) }}
 			Expect(k8sClient.Get(ctx(), client.ObjectKeyFromObject(w), w)).To(Succeed())
-			return w.Status.Phase
-		}).Should(Equal(billingv1alpha1.WalletExpired))
-		Expect(w.Status.Balance).To(Equal("0"))
+			for range 2 { // twice: the second sees the rule already fired
+				_, err := r.Reconcile(ctx(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(w)})
+				Expect(err).NotTo(HaveOccurred())
+			}
+			phaseOf(ns, "main-yearly-1", billingv1alpha1.PhaseSettled)
+			balanceOf(ns, "main", "12")
+			Expect(autoTx(ns, "yearly")).To(HaveLen(1))
+			Expect(ruleState(ns).Count).To(Equal(int64(1)))
+		})
 	})
-})
+}
+
+var walletStatusSpecs = func() {
+	Describe("Wallet status", func() {
+		It("shows debits written without a WalletTransaction within 2 seconds, in coalesced status writes", func() {
+			ns := newNamespace()
+			newWallet(ns, "main")
+			newTx(ns, "grant", topUp("main", "1000", ""))
+			w := balanceOf(ns, "main", "1000")
+
+			watcher, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
+			Expect(err).NotTo(HaveOccurred())
+			wctx, cancel := context.WithCancel(ctx())
+			defer cancel()
+			watch, err := watcher.Watch(wctx, &billingv1alpha1.WalletList{}, client.InNamespace(ns),
+				&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: w.ResourceVersion}})
+			Expect(err).NotTo(HaveOccurred())
+			var writes atomic.Int64
+			go func() {
+				for range watch.ResultChan() {
+					writes.Add(1)
+				}
+			}()
+
+			// 200 usage debits straight into the ledger (as the reports API's usage ingestion does)
+			start := time.Now()
+			for i := range 200 {
+				_, err := store.Debit(ctx(), ledger.DebitRequest{Wallet: controllers.LedgerWallet(ns, "main"), Key: fmt.Sprint("usage-", i),
+					Credits: 2_500_000, Origin: "api"})
+				Expect(err).NotTo(HaveOccurred())
+			}
+			posted := time.Since(start)
+			Eventually(func() string {
+				Expect(k8sClient.Get(ctx(), client.ObjectKeyFromObject(w), w)).To(Succeed())
+				return w.Status.Balance
+			}, "2s", "20ms").Should(Equal("500"))
+			fresh := time.Since(start)
+			time.Sleep(1500 * time.Millisecond)
+			GinkgoWriter.Printf("200 debits posted in %s; status showed them %s after the first; %d status writes\n", posted, fresh, writes.Load())
+			// about one write per second of posting, plus the last: never one per debit
+			Expect(writes.Load()).To(BeNumerically("<=", int64(posted/time.Second)+3))
+			Expect(w.Status.LedgerSequence).To(Equal(int64(201)))
+		})
+
+		It("expires credits on time and expires the wallet at expiresAt", func() {
+			ns := newNamespace()
+			at := metav1.NewTime(time.Now().Add(3 * time.Second).Truncate(time.Second))
+			newWallet(ns, "main", func(w *billingv1alpha1.Wallet) { w.Spec.ExpiresAt = &at })
+			short := topUp("main", "7", "")
+			soon := metav1.NewTime(time.Now().Add(1500 * time.Millisecond))
+			short.ExpiresAt = &soon
+			newTx(ns, "short", short)
+			newTx(ns, "long", topUp("main", "3", ""))
+			w := balanceOf(ns, "main", "10")
+			Expect(w.Status.NextExpiration).NotTo(BeNil())
+			Expect(w.Status.NextExpiration.Credits).To(Equal("7"))
+			balanceOf(ns, "main", "3") // the promo expired on time (RequeueAfter, no polling)
+			page, err := store.Entries(ctx(), ledger.EntryQuery{Wallet: controllers.LedgerWallet(ns, "main"), Types: []ledger.EntryType{ledger.EntryExpiry}})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(page.Entries).To(HaveLen(1))
+			Expect(page.Entries[0].Credits.String()).To(Equal("-7"))
+			Eventually(func() billingv1alpha1.WalletPhase {
+				Expect(k8sClient.Get(ctx(), client.ObjectKeyFromObject(w), w)).To(Succeed())
+				return w.Status.Phase
+			}).Should(Equal(billingv1alpha1.WalletExpired))
+			Expect(w.Status.Balance).To(Equal("0"))
+		})
+	})
+}

@@ -18,6 +18,7 @@ package controllers_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -39,6 +40,7 @@ import (
 	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
 	"github.com/walletop/wallet-operator/controllers"
 	"github.com/walletop/wallet-operator/internal/ledger"
+	"github.com/walletop/wallet-operator/internal/ledger/postgres"
 	"github.com/walletop/wallet-operator/internal/ledger/sqlite"
 	"github.com/walletop/wallet-operator/internal/testenv"
 )
@@ -49,8 +51,11 @@ var (
 	k8sClient client.Client
 	scheme    = runtime.NewScheme()
 	store     *ledger.SQLStore
-	ledgerDir string
-	stopMgr   context.CancelFunc
+	// openLedger opens the ledger of the backend under test (the same
+	// database each time, so a restarted manager finds what it wrote)
+	openLedger func() *ledger.SQLStore
+	pgServer   *testenv.Postgres
+	stopMgr    context.CancelFunc
 	// settled auto top-ups are cleaned up this long after they applied
 	autoTopUpTTL = 3 * time.Second
 	mgrDone      chan struct{}
@@ -82,12 +87,55 @@ var _ = BeforeSuite(func() {
 	Expect(billingv1alpha1.AddToScheme(scheme)).To(Succeed())
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
-	ledgerDir = GinkgoT().TempDir()
-	startManager()
+	if pg, err := testenv.StartPostgres(); err == nil {
+		pgServer = pg
+	} else if testenv.InCI() {
+		Fail("CI=true and PostgreSQL cannot start: " + err.Error())
+	}
+})
+
+// Every spec runs twice: on the embedded SQLite ledger and on PostgreSQL.
+var _ = Describe("on SQLite", Ordered, func() {
+	BeforeAll(func() {
+		dir := GinkgoT().TempDir()
+		openLedger = func() *ledger.SQLStore {
+			s, err := sqlite.Open(context.Background(), filepath.Join(dir, "ledger.db"), ledger.Options{})
+			Expect(err).NotTo(HaveOccurred())
+			return s
+		}
+		startManager()
+	})
+	AfterAll(stopManager)
+	transactionSpecs()
+	autoTopUpSpecs()
+	walletStatusSpecs()
+})
+
+var _ = Describe("on PostgreSQL", Ordered, func() {
+	BeforeAll(func() {
+		if pgServer == nil {
+			testenv.Missing(testenv.ErrNoPostgres, func(m string) { Skip(m) }, func(m string) { Fail(m) })
+		}
+		url, err := pgServer.NewDatabase(context.Background())
+		Expect(err).NotTo(HaveOccurred())
+		openLedger = func() *ledger.SQLStore {
+			s, err := postgres.Open(context.Background(), url, ledger.Options{})
+			Expect(err).NotTo(HaveOccurred())
+			return s
+		}
+		startManager()
+	})
+	AfterAll(stopManager)
+	transactionSpecs()
+	autoTopUpSpecs()
+	walletStatusSpecs()
 })
 
 var _ = AfterSuite(func() {
 	stopManager()
+	if pgServer != nil {
+		pgServer.Stop()
+	}
 	if env != nil {
 		Expect(env.Stop()).To(Succeed())
 	}
@@ -96,9 +144,7 @@ var _ = AfterSuite(func() {
 // startManager runs the operator's controllers in-process on a SQLite ledger
 // that survives stopManager/startManager (a crash and restart).
 func startManager() {
-	var err error
-	store, err = sqlite.Open(context.Background(), filepath.Join(ledgerDir, "ledger.db"), ledger.Options{})
-	Expect(err).NotTo(HaveOccurred())
+	store = openLedger()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
@@ -122,9 +168,7 @@ func startManager() {
 
 // startLedgerOnly opens the ledger without a manager (the operator is down).
 func startLedgerOnly() {
-	var err error
-	store, err = sqlite.Open(context.Background(), filepath.Join(ledgerDir, "ledger.db"), ledger.Options{})
-	Expect(err).NotTo(HaveOccurred())
+	store = openLedger()
 }
 
 func stopManager() {
@@ -138,3 +182,87 @@ func stopManager() {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+var _ = Describe("two operators with leader election on one PostgreSQL ledger", func() {
+	It("never double-apply, across a change of leader", func() {
+		if pgServer == nil {
+			testenv.Missing(testenv.ErrNoPostgres, func(m string) { Skip(m) }, func(m string) { Fail(m) })
+		}
+		url, err := pgServer.NewDatabase(context.Background())
+		Expect(err).NotTo(HaveOccurred())
+		type operator struct {
+			elected <-chan struct{}
+			stop    context.CancelFunc
+			done    chan struct{}
+			store   *ledger.SQLStore
+		}
+		start := func() *operator {
+			s, err := postgres.Open(context.Background(), url, ledger.Options{})
+			Expect(err).NotTo(HaveOccurred())
+			lease, renew, retry := 2*time.Second, 1500*time.Millisecond, 200*time.Millisecond
+			mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+				Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"},
+				LeaderElection: true, LeaderElectionID: "wallet-operator-test", LeaderElectionNamespace: "default",
+				LeaseDuration: &lease, RenewDeadline: &renew, RetryPeriod: &retry,
+				Controller: ctrlconfig.Controller{SkipNameValidation: ptr(true)},
+			})
+			Expect(err).NotTo(HaveOccurred())
+			Expect((&controllers.WalletReconciler{Client: mgr.GetClient(), Ledger: s}).SetupWithManager(mgr)).To(Succeed())
+			Expect((&controllers.WalletTransactionReconciler{Client: mgr.GetClient(), Ledger: s}).SetupWithManager(mgr)).To(Succeed())
+			ctx, cancel := context.WithCancel(context.Background())
+			op := &operator{elected: mgr.Elected(), stop: cancel, done: make(chan struct{}), store: s}
+			go func() {
+				defer GinkgoRecover()
+				defer close(op.done)
+				Expect(mgr.Start(ctx)).To(Succeed())
+			}()
+			return op
+		}
+		a, b := start(), start()
+		defer func() {
+			for _, op := range []*operator{a, b} {
+				op.stop()
+				<-op.done
+				_ = op.store.Close()
+			}
+		}()
+
+		ns := newNamespace()
+		newWallet(ns, "shared")
+		for i := range 20 {
+			newTx(ns, fmt.Sprint("t", i), topUp("shared", "1.5", ""))
+		}
+		// the leader dies mid-run; the other takes over
+		var leader *operator
+		Eventually(func() bool {
+			for _, op := range []*operator{a, b} {
+				select {
+				case <-op.elected:
+					leader = op
+					return true
+				default:
+				}
+			}
+			return false
+		}).Should(BeTrue())
+		phaseOf(ns, "t0", billingv1alpha1.PhaseSettled)
+		leader.stop()
+		for i := 20; i < 40; i++ {
+			newTx(ns, fmt.Sprint("t", i), topUp("shared", "1.5", ""))
+		}
+		for i := range 40 {
+			phaseOf(ns, fmt.Sprint("t", i), billingv1alpha1.PhaseSettled)
+		}
+		balanceOf(ns, "shared", "60")
+		other := a
+		if leader == a {
+			other = b
+		}
+		bal, err := other.store.Balance(context.Background(), controllers.LedgerWallet(ns, "shared"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(bal.Sequence).To(Equal(int64(40)))
+		rep, err := other.store.Verify(context.Background())
+		Expect(err).NotTo(HaveOccurred())
+		Expect(rep.Problems).To(BeEmpty())
+	})
+})
