@@ -31,11 +31,11 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
@@ -224,8 +224,10 @@ func (r *WalletReconciler) setStatus(ctx context.Context, w, base *billingv1alph
 	return nil
 }
 
-// SetupWithManager registers the reconciler; a WalletTransaction's change
-// (it was applied) brings its Wallet back to refresh the balance.
+// SetupWithManager registers the reconciler. Every ledger write (by a
+// WalletTransaction or not) reaches the wallet through the ledger's change
+// feed, coalesced to one refresh per StatusInterval: a burst of
+// transactions costs one status write per wallet per interval.
 func (r *WalletReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Now == nil {
 		r.Now = time.Now
@@ -242,11 +244,8 @@ func (r *WalletReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&billingv1alpha1.Wallet{}).
 		WatchesRawSource(source.Channel(changed, &handler.EnqueueRequestForObject{})).
-		Watches(&billingv1alpha1.WalletTransaction{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-			t := o.(*billingv1alpha1.WalletTransaction)
-			return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: t.Namespace, Name: t.Spec.WalletRef.Name}}}
-		})).
 		Named("wallet").
+		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
 		Complete(r)
 }
 

@@ -30,6 +30,7 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -281,6 +282,8 @@ func (r *WalletTransactionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&billingv1alpha1.WalletTransaction{}).
 		Watches(&billingv1alpha1.Wallet{}, handler.EnqueueRequestsFromMapFunc(r.waitingFor)).
 		Named("wallettransaction").
+		// concurrent reconciles share ledger transactions (group commit)
+		WithOptions(controller.Options{MaxConcurrentReconciles: 16}).
 		Complete(r)
 }
 

@@ -1,0 +1,298 @@
+/*
+Copyright 2026 The wallet-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command controller-load measures the operator end to end on a local
+// control plane: it creates W wallets and N WalletTransactions (top-ups
+// spread over them) and measures the time until every transaction is
+// Settled and every Wallet's status shows its balance, the API writes the
+// operator made per transaction (from the kube-apiserver's
+// apiserver_request_total), and the operator's peak RSS (VmHWM of the
+// bin/wallet-operator process). Before that, with no operator running, it
+// measures the raw rate at which a client alone creates and status-updates
+// the same number of WalletTransactions, and reports our rate against it.
+//
+//	make build && go run ./hack/controller-load -transactions 10000 -wallets 1000
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
+	"github.com/walletop/wallet-operator/internal/localcluster"
+	"github.com/walletop/wallet-operator/internal/testenv"
+)
+
+func main() {
+	n := flag.Int("transactions", 10000, "WalletTransactions to create")
+	wallets := flag.Int("wallets", 1000, "wallets they are spread over")
+	workers := flag.Int("workers", 32, "concurrent client requests")
+	flag.Parse()
+	if err := run(*n, *wallets, *workers); err != nil {
+		fmt.Fprintln(os.Stderr, "controller-load:", err)
+		os.Exit(1)
+	}
+}
+
+func say(format string, args ...any) { fmt.Fprintf(os.Stderr, "==> "+format+"\n", args...) }
+
+func parallel(n, workers int, f func(i int) error) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+func run(n, wallets, workers int) error {
+	ctx := context.Background()
+	root, err := testenv.ModuleRoot()
+	if err != nil {
+		return err
+	}
+	assets, err := testenv.ControlPlaneAssets()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "controller-load-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	say("starting a local control plane")
+	cluster, err := localcluster.Start(localcluster.Options{Dir: dir, Assets: assets, CRDDirs: []string{filepath.Join(root, "config", "crd", "bases")}})
+	if err != nil {
+		return err
+	}
+	defer cluster.Stop()
+	cfg := rest.CopyConfig(cluster.Config)
+	cfg.QPS, cfg.Burst = 5000, 5000
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = billingv1alpha1.AddToScheme(scheme)
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	for _, ns := range []string{"raw", "load"} {
+		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			return err
+		}
+	}
+
+	// 1. The raw rate: a client alone creates and status-updates N objects.
+	say("baseline: a client creates and status-updates %d WalletTransactions (no operator)", n)
+	t0 := time.Now()
+	err = parallel(n, workers, func(i int) error {
+		t := &billingv1alpha1.WalletTransaction{ObjectMeta: metav1.ObjectMeta{Namespace: "raw", Name: fmt.Sprint("raw-", i)},
+			Spec: billingv1alpha1.WalletTransactionSpec{WalletRef: billingv1alpha1.LocalObjectReference{Name: "none"}, Type: billingv1alpha1.TypeTopUp, GrantedCredits: "1"}}
+		if err := c.Create(ctx, t); err != nil {
+			return err
+		}
+		t.Status.Phase = billingv1alpha1.PhaseSettled
+		return c.Status().Update(ctx, t)
+	})
+	if err != nil {
+		return err
+	}
+	raw := time.Since(t0)
+	if err := c.DeleteAllOf(ctx, &billingv1alpha1.WalletTransaction{}, client.InNamespace("raw")); err != nil {
+		return err
+	}
+
+	// 2. The operator, as its own process.
+	binary := filepath.Join(root, "bin", "wallet-operator")
+	op := exec.Command(binary, "--kubeconfig", cluster.Kubeconfig, "--ledger", "sqlite://"+filepath.Join(dir, "ledger.db"),
+		"--metrics-bind-address=0", "--health-probe-bind-address=127.0.0.1:0", "--auto-topup-ttl=0", "--zap-log-level=error")
+	op.Stdout, op.Stderr = os.Stderr, os.Stderr
+	if err := op.Start(); err != nil {
+		return fmt.Errorf("%s: %w (run make build first)", binary, err)
+	}
+	defer func() { _ = op.Process.Signal(syscall.SIGTERM); _ = op.Wait() }()
+
+	say("creating %d wallets", wallets)
+	if err := parallel(wallets, workers, func(i int) error {
+		return c.Create(ctx, &billingv1alpha1.Wallet{ObjectMeta: metav1.ObjectMeta{Namespace: "load", Name: fmt.Sprint("w", i)},
+			Spec: billingv1alpha1.WalletSpec{Currency: "USD", Rate: "0.01"}})
+	}); err != nil {
+		return err
+	}
+	if err := waitFor(ctx, c, wallets, func(w *billingv1alpha1.Wallet) bool { return w.Status.Balance == "0" }); err != nil {
+		return err
+	}
+	before, err := operatorWrites(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	rssBefore := peakRSS(op.Process.Pid)
+
+	say("creating %d WalletTransactions over %d wallets", n, wallets)
+	t1 := time.Now()
+	if err := parallel(n, workers, func(i int) error {
+		return c.Create(ctx, &billingv1alpha1.WalletTransaction{ObjectMeta: metav1.ObjectMeta{Namespace: "load", Name: fmt.Sprint("t", i)},
+			Spec: billingv1alpha1.WalletTransactionSpec{WalletRef: billingv1alpha1.LocalObjectReference{Name: fmt.Sprint("w", i%wallets)},
+				Type: billingv1alpha1.TypeTopUp, GrantedCredits: "1"}})
+	}); err != nil {
+		return err
+	}
+	created := time.Since(t1)
+	if err := waitForTx(ctx, c, n); err != nil {
+		return err
+	}
+	settled := time.Since(t1)
+	perWallet := n / wallets
+	if err := waitFor(ctx, c, wallets, func(w *billingv1alpha1.Wallet) bool { return w.Status.Balance == strconv.Itoa(perWallet) }); err != nil {
+		return err
+	}
+	current := time.Since(t1)
+	after, err := operatorWrites(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	writes := after - before - float64(n) // minus this client's own creates
+	rate := float64(n) / current.Seconds()
+	rawRate := float64(n) / raw.Seconds()
+	fmt.Printf("| %d transactions / %d wallets | created in %s | all Settled after %s | every Wallet current after %s | %.0f tx/s | raw client create+status-update: %.0f obj/s | ratio %.2f | operator API writes/tx %.2f | operator peak RSS %d MiB (at start %d MiB) |\n",
+		n, wallets, created.Round(100*time.Millisecond), settled.Round(100*time.Millisecond), current.Round(100*time.Millisecond),
+		rate, rawRate, rate/rawRate, writes/float64(n), peakRSS(op.Process.Pid)>>20, rssBefore>>20)
+	return nil
+}
+
+func waitFor(ctx context.Context, c client.Client, want int, ok func(*billingv1alpha1.Wallet) bool) error {
+	deadline := time.Now().Add(10 * time.Minute)
+	for time.Now().Before(deadline) {
+		var list billingv1alpha1.WalletList
+		if err := c.List(ctx, &list, client.InNamespace("load")); err != nil {
+			return err
+		}
+		good := 0
+		for i := range list.Items {
+			if ok(&list.Items[i]) {
+				good++
+			}
+		}
+		if good == want {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("wallets not current after 10 minutes")
+}
+
+func waitForTx(ctx context.Context, c client.Client, want int) error {
+	deadline := time.Now().Add(10 * time.Minute)
+	for time.Now().Before(deadline) {
+		var list billingv1alpha1.WalletTransactionList
+		if err := c.List(ctx, &list, client.InNamespace("load")); err != nil {
+			return err
+		}
+		settled := 0
+		for _, t := range list.Items {
+			if t.Status.Phase == billingv1alpha1.PhaseSettled {
+				settled++
+			}
+		}
+		if settled == want {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("transactions not settled after 10 minutes")
+}
+
+// operatorWrites sums the kube-apiserver's write requests (POST, PUT,
+// PATCH, DELETE) on wallets and wallettransactions, status included.
+func operatorWrites(ctx context.Context, cfg *rest.Config) (float64, error) {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return 0, err
+	}
+	body, err := cs.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var sum float64
+	sc := bufio.NewScanner(strings.NewReader(string(body)))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		l := sc.Text()
+		if !strings.HasPrefix(l, "apiserver_request_total{") || !(strings.Contains(l, `resource="wallettransactions"`) || strings.Contains(l, `resource="wallets"`)) {
+			continue
+		}
+		if !(strings.Contains(l, `verb="POST"`) || strings.Contains(l, `verb="PUT"`) || strings.Contains(l, `verb="PATCH"`) || strings.Contains(l, `verb="DELETE"`)) {
+			continue
+		}
+		v, err := strconv.ParseFloat(l[strings.LastIndex(l, " ")+1:], 64)
+		if err == nil {
+			sum += v
+		}
+	}
+	return sum, nil
+}
+
+// peakRSS reads VmHWM (bytes) of a process.
+func peakRSS(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			f := strings.Fields(l)
+			if len(f) >= 2 {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
