@@ -106,17 +106,22 @@ func (r *WalletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, err
 	}
 	expired := w.Spec.ExpiresAt != nil && !now.Before(w.Spec.ExpiresAt.Time)
+	wrote := false
 	if (w.Spec.Terminated || expired) && !b.Terminated {
 		if _, err := r.Ledger.Terminate(ctx, name); err != nil {
 			return ctrl.Result{}, err
 		}
+		wrote = true
 	} else if b.Due {
 		if _, err := r.Ledger.ExpireDue(ctx, name); err != nil {
 			return ctrl.Result{}, err
 		}
+		wrote = true
 	}
-	if b, err = r.Ledger.Balance(ctx, name); err != nil {
-		return ctrl.Result{}, err
+	if wrote {
+		if b, err = r.Ledger.Balance(ctx, name); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	read := w.DeepCopy()
 	create, nextSchedule, err := r.autoTopUp(ctx, w, b, now)
