@@ -46,6 +46,11 @@ type Dialect struct {
 	// a few statements instead of a few per wallet (round trips count on a
 	// networked database).
 	ArrayParams bool
+	// Notify, if set, publishes the wallets a transaction wrote to other
+	// processes: a statement run in the transaction with the names (one per
+	// line) as its only parameter, delivered on commit (PostgreSQL's
+	// pg_notify). See SQLStore.PublishChanges for the receiving side.
+	Notify string
 	// SingleWriter says this process is the database's only writer (an
 	// embedded database): wallet states may then stay cached in memory
 	// between transactions, since nobody else can change them.
@@ -221,6 +226,13 @@ func (s *SQLStore) Ping(ctx context.Context) error { return s.db.PingContext(ctx
 // Only this process's writes are seen.
 func (s *SQLStore) Changes() <-chan []string { return s.changes.subscribe() }
 
+// PublishChanges hands wallet names written by another process (received
+// through the dialect's Notify) to this store's Changes subscribers.
+func (s *SQLStore) PublishChanges(names []string) { s.changes.publish(names) }
+
+// Done is closed when the store is closing.
+func (s *SQLStore) Done() <-chan struct{} { return s.stop }
+
 // DB returns the underlying database (for tests and tools).
 func (s *SQLStore) DB() *sql.DB { return s.db }
 
@@ -376,6 +388,31 @@ func (s *SQLStore) runTx(batch []*job, results []jobResult) (err error) {
 	}
 	if err := s.flush(ctx, tx, names, states, now); err != nil {
 		return err
+	}
+	if s.d.Notify != "" {
+		var changed []string
+		for _, n := range names {
+			if w := states[n]; w != nil && len(w.newEntries) > 0 {
+				changed = append(changed, n)
+			}
+		}
+		// a NOTIFY payload is at most 8000 bytes: send the names in parts
+		for len(changed) > 0 {
+			part, size := 0, 0
+			for part < len(changed) && size+len(changed[part])+1 < 7900 {
+				size += len(changed[part]) + 1
+				part++
+			}
+			part = max(part, 1)
+			st, err := s.prep(ctx, tx, s.d.Notify)
+			if err != nil {
+				return err
+			}
+			if _, err := st.ExecContext(ctx, strings.Join(changed[:part], "\n")); err != nil {
+				return fmt.Errorf("ledger: notify: %w", err)
+			}
+			changed = changed[part:]
+		}
 	}
 	if err := s.failpoint("before-commit"); err != nil {
 		return err

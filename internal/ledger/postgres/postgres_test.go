@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/walletop/wallet-operator/internal/ledger"
 	"github.com/walletop/wallet-operator/internal/ledger/ledgertest"
@@ -149,4 +150,41 @@ func TestModel(t *testing.T) {
 		cfg = ledgertest.ModelConfig{Runs: 1, Seqs: 40, Steps: 25, Seed: 1001}
 	}
 	ledgertest.RunModel(t, open, cfg)
+}
+
+// TestChangesReachOtherReplicas: a replica's change feed sees the wallets
+// another replica wrote (LISTEN/NOTIFY, delivered on commit).
+func TestChangesReachOtherReplicas(t *testing.T) {
+	url := newDatabase(t)
+	a, err := postgres.Open(t.Context(), url, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := postgres.Open(t.Context(), url, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	feed := b.Changes()
+	if err := a.OpenWallet(t.Context(), ledger.WalletSpec{Wallet: "team-a/main", Currency: "USD", Rate: 1_000_000}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(10 * time.Second)
+	for attempt := 0; ; attempt++ {
+		// the listener may not be connected yet: write until b hears of it
+		if _, err := a.Grant(t.Context(), ledger.GrantRequest{Wallet: "team-a/main", Key: fmt.Sprint("g", attempt), Granted: 1_000_000, Priority: 50}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case names := <-feed:
+			if len(names) != 1 || names[0] != "team-a/main" {
+				t.Fatalf("b heard %v", names)
+			}
+			return
+		case <-time.After(200 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("b never heard of a's write")
+		}
+	}
 }
