@@ -25,6 +25,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -40,6 +41,7 @@ import (
 	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
 	"github.com/walletop/wallet-operator/controllers"
 	"github.com/walletop/wallet-operator/internal/ledger"
+	"github.com/walletop/wallet-operator/internal/ledger/ledgertest"
 	"github.com/walletop/wallet-operator/internal/ledger/postgres"
 	"github.com/walletop/wallet-operator/internal/ledger/sqlite"
 	"github.com/walletop/wallet-operator/internal/testenv"
@@ -264,5 +266,60 @@ var _ = Describe("two operators with leader election on one PostgreSQL ledger", 
 		rep, err := other.store.Verify(context.Background())
 		Expect(err).NotTo(HaveOccurred())
 		Expect(rep.Problems).To(BeEmpty())
+	})
+})
+
+var _ = Describe("time, with an injected clock", func() {
+	It("draws by priority, expires on the clock's time and asks to be woken exactly then", func() {
+		clock := ledgertest.NewClock()
+		s, err := sqlite.Open(context.Background(), filepath.Join(GinkgoT().TempDir(), "ledger.db"), ledger.Options{Clock: clock})
+		Expect(err).NotTo(HaveOccurred())
+		defer s.Close()
+		wr := &controllers.WalletReconciler{Client: k8sClient, Ledger: s, Now: clock.Now}
+		tr := &controllers.WalletTransactionReconciler{Client: k8sClient, Ledger: s}
+		reconcileTx := func(ns, name string) {
+			_, err := tr.Reconcile(ctx(), ctrl.Request{NamespacedName: client.ObjectKey{Namespace: ns, Name: name}})
+			Expect(err).NotTo(HaveOccurred())
+		}
+		reconcileWallet := func(ns string) ctrl.Result {
+			res, err := wr.Reconcile(ctx(), ctrl.Request{NamespacedName: client.ObjectKey{Namespace: ns, Name: "main"}})
+			Expect(err).NotTo(HaveOccurred())
+			return res
+		}
+
+		ns := newNamespace()
+		newWallet(ns, "main")
+		reconcileWallet(ns)
+		promo := topUp("main", "10", "")
+		promo.Priority = ptr(int32(10))
+		in := metav1.NewTime(clock.Now().Add(time.Hour))
+		promo.ExpiresAt = &in
+		newTx(ns, "promo", promo)
+		newTx(ns, "buy", topUp("main", "", "10"))
+		newTx(ns, "use", debit("main", "4"))
+		for _, n := range []string{"promo", "buy", "use"} {
+			reconcileTx(ns, n)
+		}
+		res := reconcileWallet(ns)
+		w := &billingv1alpha1.Wallet{}
+		Expect(k8sClient.Get(ctx(), client.ObjectKey{Namespace: ns, Name: "main"}, w)).To(Succeed())
+		Expect(w.Status.Balance).To(Equal("16"))
+		Expect(w.Status.GrantedBalance).To(Equal("6")) // the debit drew the priority-10 promo first
+		Expect(w.Status.PaidBalance).To(Equal("10"))
+		Expect(w.Status.NextExpiration.Credits).To(Equal("6"))
+		Expect(w.Status.NextExpiration.At.Time).To(BeTemporally("==", in.Time))
+		Expect(res.RequeueAfter).To(BeNumerically("~", time.Hour, time.Second)) // woken at the expiry, no polling
+
+		clock.Advance(time.Hour)
+		res = reconcileWallet(ns)
+		Expect(k8sClient.Get(ctx(), client.ObjectKey{Namespace: ns, Name: "main"}, w)).To(Succeed())
+		Expect(w.Status.Balance).To(Equal("10"))
+		Expect(w.Status.GrantedBalance).To(Equal("0"))
+		Expect(w.Status.NextExpiration).To(BeNil())
+		Expect(res.RequeueAfter).To(BeZero())
+		page, err := s.Entries(ctx(), ledger.EntryQuery{Wallet: controllers.LedgerWallet(ns, "main"), Types: []ledger.EntryType{ledger.EntryExpiry}})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(page.Entries).To(HaveLen(1))
+		Expect(page.Entries[0].Timestamp).To(BeTemporally("==", in.Time))
 	})
 })
