@@ -29,10 +29,12 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
@@ -102,7 +104,10 @@ func (r *WalletTransactionReconciler) Reconcile(ctx context.Context, req ctrl.Re
 		}
 		out = outcome{phase: phase, reason: reason, message: err.Error()}
 	}
-	return ctrl.Result{}, r.setStatus(ctx, t, out)
+	if err := r.setStatus(ctx, t, out); err != nil {
+		return ctrl.Result{}, err
+	}
+	return r.cleanUp(ctx, t) // a settled auto top-up's TTL starts now
 }
 
 // cleanUp deletes a settled auto top-up transaction once its TTL has
@@ -279,7 +284,9 @@ func (r *WalletTransactionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&billingv1alpha1.WalletTransaction{}).
+		// its own status writes do not bring a transaction back: only its
+		// creation and spec changes (payment.status) do
+		For(&billingv1alpha1.WalletTransaction{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&billingv1alpha1.Wallet{}, handler.EnqueueRequestsFromMapFunc(r.waitingFor)).
 		Named("wallettransaction").
 		// concurrent reconciles share ledger transactions (group commit)
