@@ -833,15 +833,17 @@ func (s *SQLStore) insertRows(ctx context.Context, tx *sql.Tx, head string, cols
 
 // flush writes what the batch's operations produced.
 func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states map[string]*walletState, now int64) error {
+	var ws []*walletState // the wallets found, in name order
+	for _, n := range names {
+		if w := states[n]; w != nil {
+			ws = append(ws, w)
+		}
+	}
 	// 1. entries
 	type seqKey struct{ wallet, seq int64 }
 	newEntries := map[seqKey]*entryRow{}
 	var rows [][]any
-	for _, n := range names {
-		w := states[n]
-		if w == nil {
-			continue
-		}
+	for _, w := range ws {
 		for _, e := range w.newEntries {
 			newEntries[seqKey{w.id, e.seq}] = e
 			rows = append(rows, []any{w.id, e.seq, e.key, e.hash, indexOf(entryTypes, e.typ), indexOf(statuses, e.status),
@@ -864,11 +866,7 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 		return err
 	}
 	// 2. status changes of earlier entries (payments)
-	for _, n := range names {
-		w := states[n]
-		if w == nil {
-			continue
-		}
+	for _, w := range ws {
 		for _, e := range w.entries {
 			if e.statusDirty && !e.isNew {
 				st, err := s.prep(ctx, tx, `UPDATE entries SET status = ? WHERE id = ?`)
@@ -888,11 +886,7 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 	}
 	newGrants := map[grantKey]*grantRow{}
 	rows = rows[:0]
-	for _, n := range names {
-		w := states[n]
-		if w == nil {
-			continue
-		}
+	for _, w := range ws {
 		for _, g := range w.grants {
 			if !g.isNew {
 				continue
@@ -920,11 +914,7 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 		return err
 	}
 	rows = rows[:0]
-	for _, n := range names {
-		w := states[n]
-		if w == nil {
-			continue
-		}
+	for _, w := range ws {
 		for _, g := range w.grants {
 			if g.isNew {
 				g.entryID = g.entry.id
@@ -947,11 +937,7 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 	}
 	// 4. allocations
 	rows = rows[:0]
-	for _, n := range names {
-		w := states[n]
-		if w == nil {
-			continue
-		}
+	for _, w := range ws {
 		for _, e := range w.newEntries {
 			for _, a := range e.allocs {
 				rows = append(rows, []any{e.id, a.grant.id, a.amount})
@@ -966,9 +952,8 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 	}
 	// 5. wallet snapshots, all in one statement
 	rows = rows[:0]
-	for _, n := range names {
-		w := states[n]
-		if w == nil || !w.dirty {
+	for _, w := range ws {
+		if !w.dirty {
 			continue
 		}
 		paid, granted, pending, next, nextExp := w.totals(now)
@@ -990,12 +975,10 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 	// 6. hourly rollups, in key order (two writers never wait on each other in a cycle)
 	var keys []rollupKey
 	deltas := map[rollupKey]*rollupDelta{}
-	for _, n := range names {
-		if w := states[n]; w != nil {
-			for k, d := range w.rollups {
-				keys = append(keys, k)
-				deltas[k] = d
-			}
+	for _, w := range ws {
+		for k, d := range w.rollups {
+			keys = append(keys, k)
+			deltas[k] = d
 		}
 	}
 	sort.Slice(keys, func(i, j int) bool {
