@@ -86,6 +86,7 @@ func StartPostgres() (*Postgres, error) {
 	data := filepath.Join(dir, "data")
 	init := exec.Command(initdb, "-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C")
 	init.SysProcAttr = attr
+	init.Dir = dir // a directory the postgres user may enter
 	if out, err := init.CombinedOutput(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
@@ -100,6 +101,7 @@ func StartPostgres() (*Postgres, error) {
 		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=on", "-c", "synchronous_commit=on",
 		"-c", "max_connections=200", "-c", "shared_buffers=128MB")
 	cmd.SysProcAttr = attr
+	cmd.Dir = dir
 	logFile, err := os.Create(filepath.Join(dir, "postgres.log"))
 	if err == nil {
 		cmd.Stdout, cmd.Stderr = logFile, logFile
