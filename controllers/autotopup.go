@@ -54,7 +54,10 @@ func (r *WalletReconciler) autoTopUp(ctx context.Context, w *billingv1alpha1.Wal
 	for _, rule := range w.Spec.AutoTopUp {
 		rs, seen := states[rule.Name]
 		if !seen {
-			rs = billingv1alpha1.AutoTopUpRuleStatus{Name: rule.Name, Armed: true}
+			// A crossing starts above the threshold: a new rule arms once the
+			// balance has been above it, so a wallet created empty (its first
+			// purchase still on the way) does not buy credits by itself.
+			rs = billingv1alpha1.AutoTopUpRuleStatus{Name: rule.Name}
 		}
 		inFlight, missing, err := r.lastTransaction(ctx, w, rs)
 		if err != nil {

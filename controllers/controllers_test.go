@@ -323,14 +323,19 @@ var autoTopUpSpecs = func() {
 				w.Spec.AutoTopUp = []billingv1alpha1.AutoTopUpRule{{Name: "low", Trigger: billingv1alpha1.TriggerThreshold, ThresholdCredits: "10",
 					Method: billingv1alpha1.MethodTarget, TargetBalance: "100", TargetCategory: billingv1alpha1.CategoryGranted}}
 			})
-			// a new wallet is at 0, under the threshold: the rule fires at once
+			// a new wallet is at 0: no crossing yet, nothing fires
+			balanceOf(ns, "main", "0")
+			Consistently(func() []billingv1alpha1.WalletTransaction { return autoTx(ns, "low") }, "1500ms").Should(BeEmpty())
+			newTx(ns, "grant", topUp("main", "20", ""))
+			Eventually(func() bool { return ruleState(ns).Armed }).Should(BeTrue())
+			newTx(ns, "use-1", debit("main", "15"))
 			phaseOf(ns, "main-low-1", billingv1alpha1.PhaseSettled)
 			w := balanceOf(ns, "main", "100")
 			Expect(w.Status.AutoTopUp[0].Count).To(Equal(int64(1)))
 			Expect(w.Status.AutoTopUp[0].LastTransaction).To(Equal("main-low-1"))
 			t := autoTx(ns, "low")[0]
 			Expect(t.Spec.Source).To(Equal(billingv1alpha1.SourceAutoTopUp))
-			Expect(t.Spec.GrantedCredits).To(Equal(billingv1alpha1.Amount("100")))
+			Expect(t.Spec.GrantedCredits).To(Equal(billingv1alpha1.Amount("95")))
 			Expect(t.OwnerReferences).To(HaveLen(1))
 			Expect(t.OwnerReferences[0].Name).To(Equal("main"))
 			Eventually(func() bool { return ruleState(ns).Armed }).Should(BeTrue()) // above the threshold again
@@ -355,8 +360,10 @@ var autoTopUpSpecs = func() {
 				w.Spec.AutoTopUp = []billingv1alpha1.AutoTopUpRule{{Name: "drip", Trigger: billingv1alpha1.TriggerThreshold, ThresholdCredits: "10",
 					Method: billingv1alpha1.MethodFixed, GrantedCredits: "1"}}
 			})
-			phaseOf(ns, "main-drip-1", billingv1alpha1.PhaseSettled) // 0 is at or below 10
-			newTx(ns, "grant", topUp("main", "5", ""))
+			newTx(ns, "grant", topUp("main", "15", ""))
+			Eventually(func() bool { return ruleState(ns).Armed }).Should(BeTrue())
+			newTx(ns, "use", debit("main", "10"))
+			phaseOf(ns, "main-drip-1", billingv1alpha1.PhaseSettled) // 5 is at or below 10
 			balanceOf(ns, "main", "6")
 			Consistently(func() int64 { return ruleState(ns).Count }, "2s").Should(Equal(int64(1)))
 			Expect(ruleState(ns).Armed).To(BeFalse())
