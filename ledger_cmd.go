@@ -51,7 +51,7 @@ func ledgerCommand(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	ctx := context.Background()
-	store, err := backend.Open(ctx, *dsnFlag, ledgerOptions())
+	store, err := backend.Open(ctx, d, ledgerOptions())
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

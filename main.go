@@ -108,7 +108,7 @@ func run(o options) error {
 		return fmt.Errorf("--ledger: %w", err)
 	}
 	log.Info("opening the ledger", "ledger", ledgerDSN.Redacted())
-	store, err := backend.Open(context.Background(), o.ledger, ledgerOptions())
+	store, err := backend.Open(context.Background(), ledgerDSN, ledgerOptions())
 	if err != nil {
 		return fmt.Errorf("opening the ledger %s: %w", ledgerDSN.Redacted(), err)
 	}

@@ -59,28 +59,39 @@ func (r *WalletReconciler) autoTopUp(ctx context.Context, w *billingv1alpha1.Wal
 			// purchase still on the way) does not buy credits by itself.
 			rs = billingv1alpha1.AutoTopUpRuleStatus{Name: rule.Name}
 		}
-		inFlight, missing, err := r.lastTransaction(ctx, w, rs)
-		if err != nil {
-			return nil, time.Time{}, err
-		}
-		if missing {
-			// decided but never created (the operator stopped in between)
-			t, err := r.ruleTransaction(w, rule, rs.LastTransaction, b)
+		// A threshold rule whose wallet is above the threshold only re-arms:
+		// its last transaction does not matter, and is not even looked up
+		// (a settled one may be gone after its TTL, which costs a ledger read).
+		above := false
+		if rule.Trigger == billingv1alpha1.TriggerThreshold {
+			threshold, err := money.Parse(string(rule.ThresholdCredits))
 			if err != nil {
+				return nil, time.Time{}, fmt.Errorf("rule %s: thresholdCredits: %w", rule.Name, err)
+			}
+			above = b.Available > threshold
+		}
+		inFlight := false
+		if !above {
+			var missing bool
+			var err error
+			if inFlight, missing, err = r.lastTransaction(ctx, w, rs); err != nil {
 				return nil, time.Time{}, err
 			}
-			if t != nil {
-				create = append(create, t)
+			if missing {
+				// decided but never created (the operator stopped in between)
+				t, err := r.ruleTransaction(w, rule, rs.LastTransaction, b)
+				if err != nil {
+					return nil, time.Time{}, err
+				}
+				if t != nil {
+					create = append(create, t)
+				}
 			}
 		}
 		fire := false
 		switch rule.Trigger {
 		case billingv1alpha1.TriggerThreshold:
-			threshold, err := money.Parse(string(rule.ThresholdCredits))
-			if err != nil {
-				return nil, time.Time{}, fmt.Errorf("rule %s: thresholdCredits: %w", rule.Name, err)
-			}
-			if b.Available > threshold {
+			if above {
 				rs.Armed = true // above again: the next crossing fires
 			} else if rs.Armed && !inFlight {
 				fire = true

@@ -149,10 +149,6 @@ func run(backend string, writers, wallets, postings, batch, reads, reportEntries
 		return err
 	}
 	defer closeFn()
-	base, err := size()
-	if err != nil {
-		return err
-	}
 	for i := range wallets {
 		name := fmt.Sprintf("team-%d/main", i)
 		if err := s.OpenWallet(ctx, ledger.WalletSpec{Wallet: name, Currency: "USD", Rate: 10_000}); err != nil {
@@ -166,7 +162,6 @@ func run(backend string, writers, wallets, postings, batch, reads, reportEntries
 	if err != nil {
 		return err
 	}
-	_ = base
 	var next atomic.Int64
 	lat := make([][]time.Duration, writers)
 	var wg sync.WaitGroup

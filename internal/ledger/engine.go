@@ -344,25 +344,21 @@ func (s *SQLStore) runTx(batch []*job, results []jobResult) (err error) {
 		if states, err = s.loadBulk(ctx, tx, names, keys); err != nil {
 			return err
 		}
-	}
-	for _, n := range names {
-		if s.d.ArrayParams {
-			break
-		}
-		w := s.cache[n]
-		if w == nil {
-			if w, err = s.loadWallet(ctx, tx, n); err != nil {
-				return err
+	} else {
+		for _, n := range names {
+			w := s.cache[n] // only a single writer fills the cache
+			if w == nil {
+				if w, err = s.loadWallet(ctx, tx, n); err != nil {
+					return err
+				}
 			}
-		} else if s.d.LockWallets != "" {
-			return errors.New("ledger: a cached wallet state needs a single writer")
-		}
-		if w != nil {
-			if err := s.loadKeys(ctx, tx, w, keys[n]); err != nil {
-				return err
+			if w != nil {
+				if err := s.loadKeys(ctx, tx, w, keys[n]); err != nil {
+					return err
+				}
 			}
+			states[n] = w // nil: not found
 		}
-		states[n] = w // nil: not found
 	}
 	if s.d.SingleWriter {
 		defer func() {
@@ -473,15 +469,14 @@ func (s *SQLStore) failpoint(step string) error {
 
 const grantCols = `g.id, g.entry_id, e.key, g.category, g.original, g.remaining, g.priority, g.effective_at, g.expires_at, g.origins, g.endpoints, g.status, g.activated, g.settled_at, g.created_at`
 
-func scanGrant(sc interface{ Scan(...any) error }, extra ...any) (*grantRow, int64, error) {
+func scanGrant(sc interface{ Scan(...any) error }, extra ...any) (*grantRow, error) {
 	g := &grantRow{}
-	var entryID int64
 	var cat, status, activated int
 	var expires, settled sql.NullInt64
 	var origins, endpoints string
-	if err := sc.Scan(append([]any{&g.id, &entryID, &g.entryKey, &cat, &g.original, &g.remaining, &g.priority, &g.effectiveAt, &expires,
+	if err := sc.Scan(append([]any{&g.id, &g.entryID, &g.entryKey, &cat, &g.original, &g.remaining, &g.priority, &g.effectiveAt, &expires,
 		&origins, &endpoints, &status, &activated, &settled, &g.createdAt}, extra...)...); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	g.category = categories[cat]
 	g.status = statuses[status]
@@ -492,8 +487,7 @@ func scanGrant(sc interface{ Scan(...any) error }, extra ...any) (*grantRow, int
 	}
 	g.settledAt = settled.Int64
 	g.applies = AppliesTo{Origins: splitList(origins), Endpoints: splitList(endpoints)}
-	g.entryID = entryID
-	return g, entryID, nil
+	return g, nil
 }
 
 const entryCols = `id, seq, key, hash, type, status, credits, paid, granted, origin, endpoint, ref, description, ts, applied_at, balance_after, debt_after, payment`
@@ -531,7 +525,7 @@ func (s *SQLStore) loadWallet(ctx context.Context, tx *sql.Tx, name string) (*wa
 	}
 	w.applies = AppliesTo{Origins: splitList(origins), Endpoints: splitList(endpoints)}
 	w.terminated = terminated.Int64
-	return w, s.addGrants(ctx, tx, w, `SELECT `+grantCols+` FROM grants g JOIN entries e ON e.id = g.entry_id WHERE g.wallet_id = ? AND g.live = 1 ORDER BY g.id`, w.id)
+	return w, s.addGrants(ctx, tx, map[int64]*walletState{w.id: w}, `SELECT `+grantCols+`, g.wallet_id FROM grants g JOIN entries e ON e.id = g.entry_id WHERE g.wallet_id = ? AND g.live = 1 ORDER BY g.id`, w.id)
 }
 
 // loadBulk is load for databases that take array parameters: it locks and
@@ -570,31 +564,7 @@ func (s *SQLStore) loadBulk(ctx context.Context, tx *sql.Tx, names []string, key
 	if len(ids) == 0 {
 		return states, nil
 	}
-	seen := map[int64]bool{}
-	addGrants := func(query string, arg any) error {
-		st, err := s.prep(ctx, tx, query)
-		if err != nil {
-			return err
-		}
-		rows, err := st.QueryContext(ctx, arg)
-		if err != nil {
-			return fmt.Errorf("ledger: loading grants: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var wid int64
-			g, _, err := scanGrant(rows, &wid)
-			if err != nil {
-				return err
-			}
-			if !seen[g.id] {
-				seen[g.id] = true
-				byID[wid].grants = append(byID[wid].grants, g)
-			}
-		}
-		return rows.Err()
-	}
-	if err := addGrants(`SELECT `+grantCols+`, g.wallet_id FROM grants g JOIN entries e ON e.id = g.entry_id WHERE g.wallet_id = ANY(?) AND g.live = 1 ORDER BY g.id`, ids); err != nil {
+	if err := s.addGrants(ctx, tx, byID, `SELECT `+grantCols+`, g.wallet_id FROM grants g JOIN entries e ON e.id = g.entry_id WHERE g.wallet_id = ANY(?) AND g.live = 1 ORDER BY g.id`, ids); err != nil {
 		return nil, err
 	}
 	var kw []int64
@@ -646,7 +616,7 @@ func (s *SQLStore) loadBulk(ctx context.Context, tx *sql.Tx, names []string, key
 		}
 	}
 	if len(grantEntries) > 0 {
-		if err := addGrants(`SELECT `+grantCols+`, g.wallet_id FROM grants g JOIN entries e ON e.id = g.entry_id WHERE g.entry_id = ANY(?) ORDER BY g.id`, grantEntries); err != nil {
+		if err := s.addGrants(ctx, tx, byID, `SELECT `+grantCols+`, g.wallet_id FROM grants g JOIN entries e ON e.id = g.entry_id WHERE g.entry_id = ANY(?) ORDER BY g.id`, grantEntries); err != nil {
 			return nil, err
 		}
 		for _, w := range states {
@@ -656,34 +626,36 @@ func (s *SQLStore) loadBulk(ctx context.Context, tx *sql.Tx, names []string, key
 	return states, nil
 }
 
-// addGrants adds the grants a query returns to the state, unless present.
-func (s *SQLStore) addGrants(ctx context.Context, tx *sql.Tx, w *walletState, query string, arg any) error {
+// addGrants adds the grants a query returns (its last column is the wallet
+// id) to the wallets' states, unless they are there already.
+func (s *SQLStore) addGrants(ctx context.Context, tx *sql.Tx, wallets map[int64]*walletState, query string, arg any) error {
 	have := map[int64]bool{}
-	for _, g := range w.grants {
-		have[g.id] = true
+	for _, w := range wallets {
+		for _, g := range w.grants {
+			have[g.id] = true
+		}
 	}
-	{
-		st, err := s.prep(ctx, tx, query)
+	st, err := s.prep(ctx, tx, query)
+	if err != nil {
+		return err
+	}
+	rows, err := st.QueryContext(ctx, arg)
+	if err != nil {
+		return fmt.Errorf("ledger: loading grants: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var wid int64
+		g, err := scanGrant(rows, &wid)
 		if err != nil {
 			return err
 		}
-		rows, err := st.QueryContext(ctx, arg)
-		if err != nil {
-			return fmt.Errorf("ledger: loading grants of %s: %w", w.name, err)
+		if w := wallets[wid]; w != nil && !have[g.id] {
+			have[g.id] = true
+			w.grants = append(w.grants, g)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			g, _, err := scanGrant(rows)
-			if err != nil {
-				return err
-			}
-			if !have[g.id] {
-				have[g.id] = true
-				w.grants = append(w.grants, g)
-			}
-		}
-		return rows.Err()
 	}
+	return rows.Err()
 }
 
 // loadKeys loads the entries with the given keys (with their grants, and the
@@ -719,7 +691,7 @@ func (s *SQLStore) loadKeys(ctx context.Context, tx *sql.Tx, w *walletState, key
 	for _, e := range loaded {
 		if e.typ == EntryGrant || e.typ == EntryAdjustment {
 			added = true
-			if err := s.addGrants(ctx, tx, w, `SELECT `+grantCols+` FROM grants g JOIN entries e ON e.id = g.entry_id WHERE g.entry_id = ?`, e.id); err != nil {
+			if err := s.addGrants(ctx, tx, map[int64]*walletState{w.id: w}, `SELECT `+grantCols+`, g.wallet_id FROM grants g JOIN entries e ON e.id = g.entry_id WHERE g.entry_id = ?`, e.id); err != nil {
 				return err
 			}
 		}

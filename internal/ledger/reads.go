@@ -116,7 +116,7 @@ func (s *SQLStore) liveGrants(ctx context.Context, db querier, walletID int64) (
 	defer rows.Close()
 	var out []*grantRow
 	for rows.Next() {
-		g, _, err := scanGrant(rows)
+		g, err := scanGrant(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -212,7 +212,7 @@ func (s *SQLStore) Grants(ctx context.Context, wallet string) ([]Grant, error) {
 	defer rows.Close()
 	var out []Grant
 	for rows.Next() {
-		g, _, err := scanGrant(rows)
+		g, err := scanGrant(rows)
 		if err != nil {
 			return nil, err
 		}

@@ -27,12 +27,8 @@ import (
 	"github.com/walletop/wallet-operator/internal/ledger/sqlite"
 )
 
-// Open opens the ledger at the DSN (applying pending migrations).
-func Open(ctx context.Context, dsnString string, o ledger.Options) (*ledger.SQLStore, error) {
-	d, err := dsn.Parse(dsnString)
-	if err != nil {
-		return nil, err
-	}
+// Open opens the ledger a parsed DSN names (applying pending migrations).
+func Open(ctx context.Context, d dsn.DSN, o ledger.Options) (*ledger.SQLStore, error) {
 	switch d.Kind {
 	case dsn.SQLite:
 		return sqlite.Open(ctx, d.Path, o)
