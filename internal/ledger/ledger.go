@@ -282,6 +282,12 @@ type EntryQuery struct {
 	Statuses []Status
 	Limit    int    // 1-1000, default 100
 	Cursor   string // from the previous page's Next
+	// From and To bound the entries' event time to [From, To); zero: unbounded.
+	From, To time.Time
+	Origin   string // optional filter
+	Endpoint string // optional filter
+	// Oldest pages oldest first (seq ascending) instead of newest first.
+	Oldest bool
 }
 
 // EntryPage is one page of history.
@@ -364,6 +370,9 @@ type Store interface {
 	Entries(ctx context.Context, q EntryQuery) (EntryPage, error)
 	Payments(ctx context.Context, q EntryQuery) (EntryPage, error)
 	Consumption(ctx context.Context, q ConsumptionQuery) ([]Period, error)
+	// Wallets lists the names of the wallets that start with prefix
+	// (terminated ones included), in name order.
+	Wallets(ctx context.Context, prefix string) ([]string, error)
 	Verify(ctx context.Context) (VerifyReport, error)
 
 	// Changes receives, after each commit of this process, the names of

@@ -286,8 +286,28 @@ func (s *SQLStore) page(ctx context.Context, q EntryQuery, payments bool) (Entry
 		if err != nil {
 			return EntryPage{}, err
 		}
-		where = append(where, "seq < ?")
+		if q.Oldest {
+			where = append(where, "seq > ?")
+		} else {
+			where = append(where, "seq < ?")
+		}
 		args = append(args, seq)
+	}
+	if !q.From.IsZero() {
+		where = append(where, "ts >= ?")
+		args = append(args, q.From.UnixMicro())
+	}
+	if !q.To.IsZero() {
+		where = append(where, "ts < ?")
+		args = append(args, q.To.UnixMicro())
+	}
+	if q.Origin != "" {
+		where = append(where, "origin = ?")
+		args = append(args, q.Origin)
+	}
+	if q.Endpoint != "" {
+		where = append(where, "endpoint = ?")
+		args = append(args, q.Endpoint)
 	}
 	if payments {
 		where = append(where, "payment = 1")
@@ -327,7 +347,11 @@ func (s *SQLStore) page(ctx context.Context, q EntryQuery, payments bool) (Entry
 		where = append(where, "status IN ("+strings.Join(ph, ",")+")")
 	}
 	args = append(args, q.Limit+1)
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+entryCols+` FROM entries WHERE `+strings.Join(where, " AND ")+` ORDER BY seq DESC LIMIT ?`), args...)
+	order := "DESC"
+	if q.Oldest {
+		order = "ASC"
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+entryCols+` FROM entries WHERE `+strings.Join(where, " AND ")+` ORDER BY seq `+order+` LIMIT ?`), args...)
 	if err != nil {
 		return EntryPage{}, err
 	}
@@ -482,4 +506,23 @@ func (s *SQLStore) Consumption(ctx context.Context, q ConsumptionQuery) ([]Perio
 		return nil, err
 	}
 	return periods, nil
+}
+
+// Wallets lists the names of the wallets that start with prefix, in name
+// order, terminated ones included.
+func (s *SQLStore) Wallets(ctx context.Context, prefix string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT name FROM wallets WHERE substr(name, 1, ?) = ? ORDER BY name`), len(prefix), prefix)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
 }

@@ -376,6 +376,51 @@ func Run(t *testing.T, open Opener) {
 		expectErr(t, err, ledger.ErrInvalid)
 	})
 
+	t.Run("HistoryWindowOldestFirstAndWallets", func(t *testing.T) {
+		f := newFixture(t, open)
+		f.open("ns/a", "0")
+		f.open("ns/b", "0")
+		f.open("other/a", "0")
+		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "ns/a", Key: "g", Paid: m("1000"), Priority: 50}))
+		start := f.clock.Now()
+		for i := range 12 {
+			origin := "api"
+			if i%3 == 0 {
+				origin = "ui"
+			}
+			f.must(f.s.Debit(ctx, ledger.DebitRequest{Wallet: "ns/a", Key: fmt.Sprint("d", i), Credits: m("1"), Origin: origin, Endpoint: "/x",
+				Timestamp: start.Add(time.Duration(i-12) * time.Hour)}))
+		}
+		// [start-10h, start-2h): debits 2..9, of which 3, 6, 9 come from "ui".
+		var got []string
+		cursor := ""
+		for {
+			page, err := f.s.Entries(ctx, ledger.EntryQuery{Wallet: "ns/a", Limit: 2, Cursor: cursor, Oldest: true,
+				From: start.Add(-10 * time.Hour), To: start.Add(-2 * time.Hour), Origin: "api"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range page.Entries {
+				got = append(got, e.Key)
+			}
+			if page.Next == "" {
+				break
+			}
+			cursor = page.Next
+		}
+		if fmt.Sprint(got) != "[d2 d4 d5 d7 d8]" {
+			t.Fatalf("window, origin filter, oldest first: %v", got)
+		}
+		names, err := f.s.Wallets(ctx, "ns/")
+		if err != nil || fmt.Sprint(names) != "[ns/a ns/b]" {
+			t.Fatalf("Wallets(ns/) = %v, %v", names, err)
+		}
+		names, err = f.s.Wallets(ctx, "")
+		if err != nil || len(names) != 3 {
+			t.Fatalf("Wallets() = %v, %v", names, err)
+		}
+	})
+
 	t.Run("ConsumptionReport", func(t *testing.T) {
 		f := newFixture(t, open)
 		f.open("w", "0")
