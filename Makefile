@@ -5,6 +5,7 @@ ETCD_VERSION ?= 3.6.16
 IMG          ?= ghcr.io/walletop/wallet-operator:latest
 GO           ?= go
 CONTROLLER_GEN ?= $(GO) tool controller-gen
+MODULE       := github.com/walletop/wallet-operator
 
 export K8S_VERSION ETCD_VERSION
 
@@ -20,12 +21,17 @@ help: ## Show this help.
 
 .PHONY: manifests
 manifests: ## Generate CRDs (and RBAC from controller markers) into config/.
-	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) crd paths=./api/v1alpha1/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=wallet-operator-manager paths=./controllers/... output:rbac:dir=config/rbac
 
 .PHONY: generate
-generate: ## Generate deepcopy code for the API types.
+generate: ## Generate deepcopy code for the API types and the reports API's OpenAPI definitions.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
+	$(GO) tool openapi-gen --output-dir api/reports/openapi --output-pkg $(MODULE)/api/reports/openapi \
+	  --output-file zz_generated.openapi.go --go-header-file hack/boilerplate.go.txt \
+	  --report-filename api/reports/openapi/violations.report \
+	  k8s.io/apimachinery/pkg/apis/meta/v1 k8s.io/apimachinery/pkg/runtime k8s.io/apimachinery/pkg/version \
+	  $(MODULE)/api/reports/v1alpha1 $(MODULE)/api/v1alpha1
 
 .PHONY: fmt
 fmt: ## go fmt.

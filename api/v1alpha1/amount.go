@@ -30,7 +30,18 @@ import (
 // +kubebuilder:validation:Type=""
 // +kubebuilder:validation:MaxLength=20
 // +kubebuilder:validation:XValidation:rule="type(self) == int ? (self >= 0 && self <= 999999999999) : self.matches('^[0-9]{1,12}([.][0-9]{1,6})?$')",message="must be a non-negative decimal with at most 12 integer digits and 6 fractional digits, e.g. \"12.5\" (quote decimals in YAML)"
+// +k8s:openapi-gen=true
 type Amount string
+
+// OpenAPISchemaType and OpenAPISchemaFormat describe Amount to openapi-gen
+// (the reports API embeds it) as an int-or-string, like the CRD schema.
+func (Amount) OpenAPISchemaType() []string { return []string{"string"} }
+
+// OpenAPISchemaFormat: see OpenAPISchemaType.
+func (Amount) OpenAPISchemaFormat() string { return "int-or-string" }
+
+// OpenAPIV3OneOfTypes: see OpenAPISchemaType.
+func (Amount) OpenAPIV3OneOfTypes() []string { return []string{"integer", "string"} }
 
 // SignedAmount is an Amount that may be negative: "-12.5" or -100.
 // +kubebuilder:validation:XIntOrString

@@ -1087,6 +1087,66 @@ func (s *SQLStore) Debit(ctx context.Context, req DebitRequest) (Result, error) 
 	return s.keyed(ctx, req.Wallet, req.Key, nil, func(w *walletState, now int64) (Result, error) { return w.debit(req, h, now) })
 }
 
+// MaxDebitsPerJob bounds how many debits of one wallet DebitBatch applies
+// in one database transaction.
+const MaxDebitsPerJob = 500
+
+// DebitBatch applies many debits. Each one is applied or refused on its
+// own, exactly as Debit would (its own key, its own refusal); debits of one
+// wallet are applied in the order given, and they share commits. The
+// results and errors are in the order of reqs.
+func (s *SQLStore) DebitBatch(ctx context.Context, reqs []DebitRequest) ([]Result, []error) {
+	results, errs := make([]Result, len(reqs)), make([]error, len(reqs))
+	byWallet := map[string][]int{}
+	var order []string
+	for i, req := range reqs {
+		if errs[i] = checkKey(req.Key); errs[i] != nil {
+			continue
+		}
+		if _, ok := byWallet[req.Wallet]; !ok {
+			order = append(order, req.Wallet)
+		}
+		byWallet[req.Wallet] = append(byWallet[req.Wallet], i)
+	}
+	var wg sync.WaitGroup
+	for _, wallet := range order {
+		idx := byWallet[wallet]
+		wg.Go(func() {
+			for len(idx) > 0 {
+				chunk := idx[:min(len(idx), MaxDebitsPerJob)]
+				idx = idx[len(chunk):]
+				keys := make([]string, len(chunk))
+				for k, i := range chunk {
+					keys[k] = reqs[i].Key
+				}
+				v, err := s.submit(ctx, &job{wallet: wallet, keys: keys, write: true, fn: func(w *walletState, now int64) (any, error) {
+					out := make([]jobResult, len(chunk))
+					for k, i := range chunk {
+						req := reqs[i]
+						h := fingerprint(req, func(r *DebitRequest) { r.Key = "" })
+						r, err := w.debit(req, h, now)
+						out[k] = jobResult{v: r, err: err}
+					}
+					return out, nil
+				}})
+				for k, i := range chunk {
+					if err != nil {
+						errs[i] = err
+						continue
+					}
+					jr := v.([]jobResult)[k]
+					errs[i] = jr.err
+					if jr.err == nil {
+						results[i] = jr.v.(Result)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return results, errs
+}
+
 // Void removes credits.
 func (s *SQLStore) Void(ctx context.Context, req VoidRequest) (Result, error) {
 	h := fingerprint(req, func(r *VoidRequest) { r.Key = "" })

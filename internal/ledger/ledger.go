@@ -355,6 +355,9 @@ type Store interface {
 	// (by its key) paid (StatusSettled) or failed.
 	SettlePayment(ctx context.Context, wallet, key string, status Status) (Result, error)
 	Debit(ctx context.Context, req DebitRequest) (Result, error)
+	// DebitBatch applies many debits, each on its own as Debit would, in
+	// order per wallet, sharing commits; results and errors follow reqs.
+	DebitBatch(ctx context.Context, reqs []DebitRequest) ([]Result, []error)
 	Void(ctx context.Context, req VoidRequest) (Result, error)
 	Refund(ctx context.Context, req RefundRequest) (Result, error)
 	Adjust(ctx context.Context, req AdjustRequest) (Result, error)

@@ -421,6 +421,47 @@ func Run(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("DebitBatch", func(t *testing.T) {
+		f := newFixture(t, open)
+		f.open("a", "0")
+		f.open("b", "0")
+		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "a", Key: "g", Paid: m("10"), Priority: 50}))
+		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "b", Key: "g", Paid: m("1200"), Priority: 50}))
+		var reqs []ledger.DebitRequest
+		// a: 4 + 4 fit, the third 4 does not, the 2 after it does: order is kept.
+		for i, c := range []string{"4", "4", "4", "2"} {
+			reqs = append(reqs, ledger.DebitRequest{Wallet: "a", Key: fmt.Sprint("a", i), Credits: m(c), Origin: "api"})
+		}
+		// b: more debits than one job holds, and a repeated key.
+		for i := range ledger.MaxDebitsPerJob + 100 {
+			reqs = append(reqs, ledger.DebitRequest{Wallet: "b", Key: fmt.Sprint("b", i), Credits: m("1"), Origin: "api"})
+		}
+		reqs = append(reqs, ledger.DebitRequest{Wallet: "b", Key: "b0", Credits: m("1"), Origin: "api"},
+			ledger.DebitRequest{Wallet: "b", Key: "b1", Credits: m("2"), Origin: "api"},
+			ledger.DebitRequest{Wallet: "nope", Key: "x", Credits: m("1"), Origin: "api"},
+			ledger.DebitRequest{Wallet: "a", Key: "", Credits: m("1"), Origin: "api"})
+		results, errs := f.s.DebitBatch(ctx, reqs)
+		for i := range 2 {
+			if errs[i] != nil {
+				t.Fatalf("a%d: %v", i, errs[i])
+			}
+		}
+		expectErr(t, errs[2], ledger.ErrInsufficientBalance)
+		if errs[3] != nil || results[3].BalanceAfter != m("0") {
+			t.Fatalf("a3: %+v %v", results[3], errs[3])
+		}
+		n := len(reqs)
+		if errs[n-4] != nil || !results[n-4].Replayed || results[n-4].EntryID != results[4].EntryID {
+			t.Fatalf("repeat of b0: %+v %v", results[n-4], errs[n-4])
+		}
+		expectErr(t, errs[n-3], ledger.ErrConflict)
+		expectErr(t, errs[n-2], ledger.ErrWalletNotFound)
+		expectErr(t, errs[n-1], ledger.ErrInvalid)
+		f.balance("a", "0")
+		f.balance("b", fmt.Sprint(1200-ledger.MaxDebitsPerJob-100))
+		f.verify()
+	})
+
 	t.Run("ConsumptionReport", func(t *testing.T) {
 		f := newFixture(t, open)
 		f.open("w", "0")
