@@ -22,6 +22,7 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"github.com/spf13/pflag"
 	"net/http"
 	"os"
 	"time"
@@ -40,6 +41,7 @@ import (
 	"github.com/walletop/wallet-operator/controllers"
 	"github.com/walletop/wallet-operator/internal/dsn"
 	"github.com/walletop/wallet-operator/internal/ledger/backend"
+	"github.com/walletop/wallet-operator/internal/reports"
 )
 
 var scheme = runtime.NewScheme()
@@ -60,6 +62,8 @@ type options struct {
 	ledger        string
 	autoTopUpTTL  time.Duration
 	statusEvery   time.Duration
+	reports       bool
+	reportsOpts   *reports.Options
 }
 
 func (o *options) bind(fs *flag.FlagSet) {
@@ -81,17 +85,23 @@ func (o *options) bind(fs *flag.FlagSet) {
 		"Refresh a Wallet's status at most this often for ledger writes without a WalletTransaction (usage ingestion).")
 	fs.StringVar(&o.ledger, "ledger", dsn.Default,
 		"Ledger DSN: sqlite:///path/to/ledger.db (embedded, one writer) or postgres://user@host/db.")
+	fs.BoolVar(&o.reports, "reports-server", true,
+		"Serve the reports API (reports.walletop.io) in this process; see --secure-port, --tls-cert-file, --authentication-kubeconfig.")
 }
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "ledger" {
 		os.Exit(ledgerCommand(os.Args[2:], os.Stdout, os.Stderr))
 	}
-	var o options
+	o := options{reportsOpts: reports.NewOptions()}
 	o.bind(flag.CommandLine)
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
-	flag.Parse()
+	// The reports server's flags (secure serving, delegated authn/authz)
+	// are pflags, as in every aggregated API server.
+	o.reportsOpts.AddFlags(pflag.CommandLine)
+	pflag.CommandLine.AddGoFlagSet(flag.CommandLine)
+	pflag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
 
@@ -127,7 +137,8 @@ func run(o options) error {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	restConfig := ctrl.GetConfigOrDie()
+	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                        scheme,
 		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        o.probeAddr,
@@ -154,6 +165,23 @@ func run(o options) error {
 		Client: mgr.GetClient(), Ledger: instrumented, Recorder: mgr.GetEventRecorder("wallet-operator"), AutoTopUpTTL: o.autoTopUpTTL,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("wallettransaction controller: %w", err)
+	}
+	if o.reports {
+		dir, err := os.MkdirTemp("", "wallet-operator-reports-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		if err := o.reportsOpts.UseKubeconfig(restConfig, dir); err != nil {
+			return fmt.Errorf("reports server: %w", err)
+		}
+		server, err := reports.New(o.reportsOpts, instrumented)
+		if err != nil {
+			return fmt.Errorf("reports server: %w", err)
+		}
+		if err := mgr.Add(server); err != nil {
+			return fmt.Errorf("reports server: %w", err)
+		}
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("health check: %w", err)

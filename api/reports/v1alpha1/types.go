@@ -22,8 +22,9 @@ import (
 	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
 )
 
-// Amounts in this API are exact decimals written as strings with six
-// fractional digits ("12.500000"); negative ones start with "-".
+// Amounts in this API are exact decimals written as strings, with up to six
+// fractional digits and no trailing zeros ("12.5", "-3", "0.000001"), as in
+// the Wallet status.
 
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 

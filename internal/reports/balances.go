@@ -1,0 +1,147 @@
+/*
+Copyright 2026 The wallet-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package reports
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
+	"k8s.io/apimachinery/pkg/runtime"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/apiserver/pkg/registry/rest"
+
+	reportsv1alpha1 "github.com/walletop/wallet-operator/api/reports/v1alpha1"
+	"github.com/walletop/wallet-operator/internal/ledger"
+)
+
+// balanceREST serves balances: get (with options) and list.
+type balanceREST struct {
+	store ledger.Store
+	now   func() time.Time
+	tabler
+}
+
+var (
+	_ rest.GetterWithOptions    = &balanceREST{}
+	_ rest.Lister               = &balanceREST{}
+	_ rest.Scoper               = &balanceREST{}
+	_ rest.SingularNameProvider = &balanceREST{}
+)
+
+func newBalanceREST(store ledger.Store, now func() time.Time) *balanceREST {
+	return &balanceREST{store: store, now: now, tabler: tabler{
+		columns: columns("Wallet", "Currency", "Balance", "Paid", "Granted", "Pending", "Next Expiration", "Computed At"),
+		cells: func(o runtime.Object) []any {
+			b := o.(*reportsv1alpha1.Balance)
+			next := "<none>"
+			if b.NextExpiration != nil {
+				next = b.NextExpiration.Credits + " at " + timeCell(&b.NextExpiration.At)
+			}
+			return []any{b.Name, b.Currency, b.Balance, b.Paid, b.Granted, b.Pending, next, timeCell(&b.ComputedAt)}
+		},
+	}}
+}
+
+func (r *balanceREST) New() runtime.Object     { return &reportsv1alpha1.Balance{} }
+func (r *balanceREST) NewList() runtime.Object { return &reportsv1alpha1.BalanceList{} }
+func (r *balanceREST) Destroy()                {}
+func (r *balanceREST) NamespaceScoped() bool   { return true }
+func (r *balanceREST) GetSingularName() string { return "balance" }
+func (r *balanceREST) NewGetOptions() (runtime.Object, bool, string) {
+	return &reportsv1alpha1.BalanceOptions{}, false, ""
+}
+
+// Get reads one wallet's balance, now or as of ?at=.
+func (r *balanceREST) Get(ctx context.Context, name string, options runtime.Object) (runtime.Object, error) {
+	opts, ok := options.(*reportsv1alpha1.BalanceOptions)
+	if !ok {
+		return nil, fmt.Errorf("unexpected options %T", options)
+	}
+	ns := genericapirequest.NamespaceValue(ctx)
+	wallet := ledgerWallet(ns, name)
+	var b ledger.Balance
+	var err error
+	if opts.At != nil {
+		if opts.At.After(r.now()) {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("at=%s is in the future: ask for a past time, or leave at out for the live balance", opts.At.UTC().Format(time.RFC3339)))
+		}
+		if opts.IncludeGrants {
+			return nil, apierrors.NewBadRequest("includeGrants shows the grants as they are now and cannot be combined with at: leave one of them out")
+		}
+		b, err = r.store.BalanceAt(ctx, wallet, opts.At.Time)
+	} else {
+		b, err = r.store.Balance(ctx, wallet)
+	}
+	if err != nil {
+		return nil, apiError(err, name)
+	}
+	out := balanceObject(ns, name, b)
+	if opts.IncludeGrants {
+		grants, err := r.store.Grants(ctx, wallet)
+		if err != nil {
+			return nil, apiError(err, name)
+		}
+		for _, g := range grants {
+			out.Grants = append(out.Grants, grantObject(g))
+		}
+	}
+	if opts.IncludeLedger {
+		q := ledger.EntryQuery{Wallet: wallet, Limit: 100}
+		if opts.At != nil {
+			q.To = opts.At.Time
+		}
+		page, err := r.store.Entries(ctx, q)
+		if err != nil {
+			return nil, apiError(err, name)
+		}
+		for _, e := range page.Entries {
+			out.Ledger = append(out.Ledger, entryObject(e))
+		}
+	}
+	return out, nil
+}
+
+// List reads the balances of every wallet in the namespace (every
+// namespace for kubectl get -A).
+func (r *balanceREST) List(ctx context.Context, _ *metainternalversion.ListOptions) (runtime.Object, error) {
+	ns := genericapirequest.NamespaceValue(ctx)
+	prefix := ""
+	if ns != "" {
+		prefix = ns + "/"
+	}
+	names, err := r.store.Wallets(ctx, prefix)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	list := &reportsv1alpha1.BalanceList{Items: []reportsv1alpha1.Balance{}}
+	for _, n := range names {
+		wns, name, ok := strings.Cut(n, "/")
+		if !ok {
+			continue // not a wallet of this operator
+		}
+		b, err := r.store.Balance(ctx, n)
+		if err != nil {
+			return nil, apiError(err, name)
+		}
+		list.Items = append(list.Items, *balanceObject(wns, name, b))
+	}
+	return list, nil
+}

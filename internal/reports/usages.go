@@ -1,0 +1,194 @@
+/*
+Copyright 2026 The wallet-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package reports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/apiserver/pkg/registry/rest"
+
+	reportsv1alpha1 "github.com/walletop/wallet-operator/api/reports/v1alpha1"
+	"github.com/walletop/wallet-operator/internal/ledger"
+	"github.com/walletop/wallet-operator/internal/money"
+)
+
+// MaxBatchEvents bounds the events of one UsageBatch.
+const MaxBatchEvents = 10000
+
+// usageKeyPrefix keeps the idempotency keys of usage events apart from
+// those of WalletTransactions in the wallet's ledger.
+const usageKeyPrefix = "usage:"
+
+// debitRequest checks one usage event and turns it into a ledger debit;
+// field is its path in the request, for messages.
+func debitRequest(namespace, field, defaultKey string, u reportsv1alpha1.UsageSpec) (ledger.DebitRequest, error) {
+	var missing []string
+	if u.Wallet == "" {
+		missing = append(missing, field+".wallet")
+	}
+	if u.Credits == "" {
+		missing = append(missing, field+".credits")
+	}
+	if u.Origin == "" {
+		missing = append(missing, field+".origin")
+	}
+	key := u.IdempotencyKey
+	if key == "" {
+		key = defaultKey
+	}
+	if key == "" {
+		missing = append(missing, field+".idempotencyKey")
+	}
+	if len(missing) > 0 {
+		return ledger.DebitRequest{}, fmt.Errorf("%v: required", missing)
+	}
+	credits, err := money.Parse(string(u.Credits))
+	if err == nil && credits <= 0 {
+		err = errors.New("must be more than zero")
+	}
+	if err != nil {
+		return ledger.DebitRequest{}, fmt.Errorf("%s.credits=%q: %v", field, u.Credits, err)
+	}
+	req := ledger.DebitRequest{Wallet: ledgerWallet(namespace, u.Wallet), Key: usageKeyPrefix + key, Credits: credits,
+		Origin: u.Origin, Endpoint: u.Endpoint, Description: u.Description}
+	if u.Timestamp != nil {
+		req.Timestamp = u.Timestamp.UTC()
+	}
+	return req, nil
+}
+
+func usageStatus(r ledger.Result) reportsv1alpha1.UsageStatus {
+	at := mt(r.AppliedAt)
+	return reportsv1alpha1.UsageStatus{TransactionID: r.EntryID, BalanceAfter: r.BalanceAfter.String(), AppliedAt: &at, Replayed: r.Replayed}
+}
+
+// usageREST records single usage events.
+type usageREST struct{ store ledger.Store }
+
+var (
+	_ rest.Creater              = &usageREST{}
+	_ rest.Scoper               = &usageREST{}
+	_ rest.SingularNameProvider = &usageREST{}
+)
+
+func (r *usageREST) New() runtime.Object     { return &reportsv1alpha1.Usage{} }
+func (r *usageREST) Destroy()                {}
+func (r *usageREST) NamespaceScoped() bool   { return true }
+func (r *usageREST) GetSingularName() string { return "usage" }
+
+// Create debits the wallet, or returns the first result for a key already
+// recorded.
+func (r *usageREST) Create(ctx context.Context, obj runtime.Object, validate rest.ValidateObjectFunc, _ *metav1.CreateOptions) (runtime.Object, error) {
+	u, ok := obj.(*reportsv1alpha1.Usage)
+	if !ok {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("not a Usage: %T", obj))
+	}
+	if validate != nil {
+		if err := validate(ctx, obj); err != nil {
+			return nil, err
+		}
+	}
+	ns := genericapirequest.NamespaceValue(ctx)
+	req, err := debitRequest(ns, "spec", u.Name, u.Spec)
+	if err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	res, err := r.store.Debit(ctx, req)
+	if err != nil {
+		return nil, apiError(err, u.Spec.Wallet)
+	}
+	out := u.DeepCopy()
+	out.Namespace = ns
+	if out.Name == "" {
+		out.Name = req.Key[len(usageKeyPrefix):]
+	}
+	out.CreationTimestamp = mt(res.AppliedAt)
+	out.Status = usageStatus(res)
+	return out, nil
+}
+
+// usageBatchREST records many usage events per request.
+type usageBatchREST struct{ store ledger.Store }
+
+var (
+	_ rest.Creater              = &usageBatchREST{}
+	_ rest.Scoper               = &usageBatchREST{}
+	_ rest.SingularNameProvider = &usageBatchREST{}
+)
+
+func (r *usageBatchREST) New() runtime.Object     { return &reportsv1alpha1.UsageBatch{} }
+func (r *usageBatchREST) Destroy()                {}
+func (r *usageBatchREST) NamespaceScoped() bool   { return true }
+func (r *usageBatchREST) GetSingularName() string { return "usagebatch" }
+
+// Create applies every event on its own. A malformed event refuses the
+// whole batch before anything is written; a refusal by the ledger (e.g.
+// insufficient balance) is that event's result only.
+func (r *usageBatchREST) Create(ctx context.Context, obj runtime.Object, validate rest.ValidateObjectFunc, _ *metav1.CreateOptions) (runtime.Object, error) {
+	b, ok := obj.(*reportsv1alpha1.UsageBatch)
+	if !ok {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("not a UsageBatch: %T", obj))
+	}
+	if validate != nil {
+		if err := validate(ctx, obj); err != nil {
+			return nil, err
+		}
+	}
+	n := len(b.Spec.Events)
+	if n == 0 || n > MaxBatchEvents {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("spec.events holds %d events: send 1 to %d per batch", n, MaxBatchEvents))
+	}
+	ns := genericapirequest.NamespaceValue(ctx)
+	reqs := make([]ledger.DebitRequest, n)
+	for i, e := range b.Spec.Events {
+		req, err := debitRequest(ns, fmt.Sprintf("spec.events[%d]", i), "", e)
+		if err != nil {
+			return nil, apierrors.NewBadRequest(err.Error() + "; nothing in this batch was recorded")
+		}
+		reqs[i] = req
+	}
+	results, errs := r.store.DebitBatch(ctx, reqs)
+	out := b.DeepCopy()
+	out.Namespace = ns
+	out.Status = reportsv1alpha1.UsageBatchStatus{Results: make([]reportsv1alpha1.UsageResult, n)}
+	for i := range reqs {
+		res := reportsv1alpha1.UsageResult{IdempotencyKey: b.Spec.Events[i].IdempotencyKey}
+		switch err := errs[i]; {
+		case err == nil:
+			res.TransactionID, res.BalanceAfter, res.Replayed = results[i].EntryID, results[i].BalanceAfter.String(), results[i].Replayed
+			if res.Replayed {
+				out.Status.Replayed++
+			} else {
+				out.Status.Applied++
+			}
+		default:
+			var se apierrors.APIStatus
+			if errors.As(apiError(err, b.Spec.Events[i].Wallet), &se) {
+				res.Reason, res.Message = string(se.Status().Reason), se.Status().Message
+			}
+			out.Status.Refused++
+		}
+		out.Status.Results[i] = res
+	}
+	return out, nil
+}
