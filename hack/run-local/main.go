@@ -34,6 +34,10 @@ import (
 	"syscall"
 	"time"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/walletop/wallet-operator/internal/aggregation"
 	"github.com/walletop/wallet-operator/internal/localcluster"
 	"github.com/walletop/wallet-operator/internal/testenv"
 )
@@ -84,10 +88,18 @@ func run() error {
 	defer stop()
 
 	say("starting etcd and kube-apiserver (data in %s)", dir)
+	certs, err := aggregation.Generate(filepath.Join(dir, "certs"))
+	if err != nil {
+		return fmt.Errorf("generating the aggregation layer's certificates: %w", err)
+	}
 	cluster, err := localcluster.Start(localcluster.Options{
 		Dir:     dir,
 		Assets:  assets,
 		CRDDirs: []string{filepath.Join(root, "config", "crd", "bases")},
+		ConfigureAPIServer: func(api *envtest.APIServer) error {
+			aggregation.ConfigureAPIServer(api, certs)
+			return nil
+		},
 	})
 	if err != nil {
 		return err
@@ -123,6 +135,10 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	reportsPort, err := freePort()
+	if err != nil {
+		return err
+	}
 	logPath := filepath.Join(dir, "operator.log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -138,6 +154,8 @@ func run() error {
 		"--leader-election-namespace", operatorNamespace,
 		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probePort),
 		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metricsPort),
+		"--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", reportsPort),
+		"--tls-cert-file="+certs.ServingCert, "--tls-private-key-file="+certs.ServingKey,
 	)
 	manager.Stdout = logFile
 	manager.Stderr = logFile
@@ -162,6 +180,15 @@ func run() error {
 		return fmt.Errorf("the operator did not become ready (see %s): %w", logPath, err)
 	}
 
+	say("registering the reports API (APIService v1alpha1.reports.walletop.io -> 127.0.0.1:%d)", reportsPort)
+	admin, err := client.New(cluster.Config, client.Options{})
+	if err != nil {
+		return err
+	}
+	if err := aggregation.Register(ctx, admin, certs, reportsPort); err != nil {
+		return fmt.Errorf("the reports API did not become available (see %s): %w", logPath, err)
+	}
+
 	say("applying config/samples")
 	if err := kubectl("apply", "-k", "config/samples"); err != nil {
 		return fmt.Errorf("applying config/samples: %w", err)
@@ -174,6 +201,9 @@ wallet-operator is running against a local control plane. In another shell:
   kubectl get wallets,wtx -A
   kubectl get wallets -n team-a -o yaml
   kubectl explain wallet.spec.autoTopUp
+  kubectl get balances -n team-a
+  kubectl get --raw '/apis/reports.walletop.io/v1alpha1/namespaces/team-a/consumptionreports/main?groupBy=day'
+  kubectl get transactions -n team-a --field-selector wallet=main --chunk-size=100
 
 Operator log: %s
 Metrics (HTTPS, needs a token): https://127.0.0.1:%d/metrics
