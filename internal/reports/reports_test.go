@@ -88,7 +88,7 @@ var _ = Describe("Reports API through the kube-apiserver", Ordered, func() {
 		Expect(strings.Fields(lines[0])).To(Equal([]string{"WALLET", "CURRENCY", "BALANCE", "PAID", "GRANTED", "PENDING", "NEXT", "EXPIRATION", "COMPUTED", "AT"}))
 		// 1000 paid - 10 refunded; 500 granted - 250 used (granted is drawn before paid).
 		Expect(strings.Fields(lines[1])[:6]).To(Equal([]string{"main", "USD", "1240", "990", "250", "0"}))
-		Expect(lines[1]).To(ContainSubstring("250 at " + time.Now().Add(30 * 24 * time.Hour).UTC().Format("2006-01-02")))
+		Expect(lines[1]).To(ContainSubstring("250 at " + time.Now().Add(30*24*time.Hour).UTC().Format("2006-01-02")))
 		Expect(strings.Fields(lines[2])[:2]).To(Equal([]string{"spare", "EUR"}))
 
 		out, err = kubectl(adminKC, "get", "balances", "-A", "-o", "name")

@@ -196,13 +196,14 @@ func get(path string) response { return call(admin, http.MethodGet, path, nil) }
 
 const base = "/apis/reports.walletop.io/v1alpha1"
 
-func nsPath(ns, resource string) string { return fmt.Sprintf("%s/namespaces/%s/%s", base, ns, resource) }
+func nsPath(ns, resource string) string {
+	return fmt.Sprintf("%s/namespaces/%s/%s", base, ns, resource)
+}
 
 func kubectl(kubeconfig string, args ...string) (string, error) {
 	cmd := exec.Command("kubectl", append([]string{"--kubeconfig", kubeconfig}, args...)...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
-
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
