@@ -28,7 +28,9 @@ manifests: ## Generate CRDs (and RBAC from controller markers) into config/.
 generate: ## Generate deepcopy code for the API types and the reports API's OpenAPI definitions.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(GO) tool openapi-gen --output-dir api/reports/openapi --output-pkg $(MODULE)/api/reports/openapi \
-	  --output-file zz_generated.openapi.go --go-header-file hack/boilerplate.go.txt \
+	  --output-file zz_generated.openapi.go --output-model-name-file zz_generated.model_name.go \
+	  --readonly-pkg k8s.io/apimachinery/pkg/apis/meta/v1 --readonly-pkg k8s.io/apimachinery/pkg/runtime \
+	  --readonly-pkg k8s.io/apimachinery/pkg/version --go-header-file hack/boilerplate.go.txt \
 	  --report-filename api/reports/openapi/violations.report \
 	  k8s.io/apimachinery/pkg/apis/meta/v1 k8s.io/apimachinery/pkg/runtime k8s.io/apimachinery/pkg/version \
 	  $(MODULE)/api/reports/v1alpha1 $(MODULE)/api/v1alpha1

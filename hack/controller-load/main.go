@@ -37,8 +37,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -51,6 +49,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
+	"github.com/walletop/wallet-operator/internal/loadtest"
 	"github.com/walletop/wallet-operator/internal/localcluster"
 	"github.com/walletop/wallet-operator/internal/testenv"
 )
@@ -68,30 +67,6 @@ func main() {
 
 func say(format string, args ...any) { fmt.Fprintf(os.Stderr, "==> "+format+"\n", args...) }
 
-func parallel(n, workers int, f func(i int) error) error {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := f(i); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
-}
 
 func run(n, wallets, workers int) error {
 	ctx := context.Background()
@@ -132,7 +107,7 @@ func run(n, wallets, workers int) error {
 	// 1. The raw rate: a client alone creates and status-updates N objects.
 	say("baseline: a client creates and status-updates %d WalletTransactions (no operator)", n)
 	t0 := time.Now()
-	err = parallel(n, workers, func(i int) error {
+	err = loadtest.Parallel(n, workers, func(i int) error {
 		t := &billingv1alpha1.WalletTransaction{ObjectMeta: metav1.ObjectMeta{Namespace: "raw", Name: fmt.Sprint("raw-", i)},
 			Spec: billingv1alpha1.WalletTransactionSpec{WalletRef: billingv1alpha1.LocalObjectReference{Name: "none"}, Type: billingv1alpha1.TypeTopUp, GrantedCredits: "1"}}
 		if err := c.Create(ctx, t); err != nil {
@@ -160,7 +135,7 @@ func run(n, wallets, workers int) error {
 	defer func() { _ = op.Process.Signal(syscall.SIGTERM); _ = op.Wait() }()
 
 	say("creating %d wallets", wallets)
-	if err := parallel(wallets, workers, func(i int) error {
+	if err := loadtest.Parallel(wallets, workers, func(i int) error {
 		return c.Create(ctx, &billingv1alpha1.Wallet{ObjectMeta: metav1.ObjectMeta{Namespace: "load", Name: fmt.Sprint("w", i)},
 			Spec: billingv1alpha1.WalletSpec{Currency: "USD", Rate: "0.01"}})
 	}); err != nil {
@@ -173,11 +148,11 @@ func run(n, wallets, workers int) error {
 	if err != nil {
 		return err
 	}
-	rssBefore := peakRSS(op.Process.Pid)
+	rssBefore := loadtest.PeakRSS(op.Process.Pid)
 
 	say("creating %d WalletTransactions over %d wallets", n, wallets)
 	t1 := time.Now()
-	if err := parallel(n, workers, func(i int) error {
+	if err := loadtest.Parallel(n, workers, func(i int) error {
 		return c.Create(ctx, &billingv1alpha1.WalletTransaction{ObjectMeta: metav1.ObjectMeta{Namespace: "load", Name: fmt.Sprint("t", i)},
 			Spec: billingv1alpha1.WalletTransactionSpec{WalletRef: billingv1alpha1.LocalObjectReference{Name: fmt.Sprint("w", i%wallets)},
 				Type: billingv1alpha1.TypeTopUp, GrantedCredits: "1"}})
@@ -203,7 +178,7 @@ func run(n, wallets, workers int) error {
 	rawRate := float64(n) / raw.Seconds()
 	fmt.Printf("| %d transactions / %d wallets | created in %s | all Settled after %s | every Wallet current after %s | %.0f tx/s | raw client create+status-update: %.0f obj/s | ratio %.2f | operator API writes/tx %.2f | operator peak RSS %d MiB (at start %d MiB) |\n",
 		n, wallets, created.Round(100*time.Millisecond), settled.Round(100*time.Millisecond), current.Round(100*time.Millisecond),
-		rate, rawRate, rate/rawRate, writes/float64(n), peakRSS(op.Process.Pid)>>20, rssBefore>>20)
+		rate, rawRate, rate/rawRate, writes/float64(n), loadtest.PeakRSS(op.Process.Pid)>>20, rssBefore>>20)
 	return nil
 }
 
@@ -279,20 +254,3 @@ func operatorWrites(ctx context.Context, cfg *rest.Config) (float64, error) {
 	return sum, nil
 }
 
-// peakRSS reads VmHWM (bytes) of a process.
-func peakRSS(pid int) int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
-			f := strings.Fields(l)
-			if len(f) >= 2 {
-				kb, _ := strconv.ParseInt(f[1], 10, 64)
-				return kb << 10
-			}
-		}
-	}
-	return 0
-}

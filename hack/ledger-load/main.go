@@ -34,12 +34,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/walletop/wallet-operator/internal/ledger"
+	"github.com/walletop/wallet-operator/internal/loadtest"
 	"github.com/walletop/wallet-operator/internal/ledger/postgres"
 	"github.com/walletop/wallet-operator/internal/ledger/sqlite"
 	"github.com/walletop/wallet-operator/internal/money"
@@ -131,13 +131,6 @@ func open(ctx context.Context, backend string, o ledger.Options) (store, func() 
 	return nil, nil, nil, fmt.Errorf("unknown backend %q", backend)
 }
 
-func pct(d []time.Duration, p float64) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-	return d[min(len(d)-1, int(float64(len(d))*p))]
-}
 
 func run(backend string, writers, wallets, postings, batch, reads, reportEntries int) error {
 	ctx := context.Background()
@@ -220,8 +213,8 @@ func run(backend string, writers, wallets, postings, batch, reads, reportEntries
 	}
 	fmt.Printf("| %s | %d | %d | %d | %d | %.0f | %s | %s | %.0f | %s | %s |\n",
 		backend, writers, wallets, batch, postings, float64(postings)/elapsed.Seconds(),
-		pct(all, 0.50).Round(10*time.Microsecond), pct(all, 0.99).Round(10*time.Microsecond),
-		float64(bytes-afterSetup)/float64(postings), pct(rl, 0.50).Round(time.Microsecond), pct(rl, 0.99).Round(time.Microsecond))
+		loadtest.Percentile(all, 50).Round(10*time.Microsecond), loadtest.Percentile(all, 99).Round(10*time.Microsecond),
+		float64(bytes-afterSetup)/float64(postings), loadtest.Percentile(rl, 50).Round(time.Microsecond), loadtest.Percentile(rl, 99).Round(time.Microsecond))
 	return nil
 }
 
@@ -285,7 +278,7 @@ func report(ctx context.Context, backend string, n int) error {
 		periods = len(p)
 	}
 	fmt.Printf("| %s | 366-day report by day over %d entries | %d periods | p50 %s | p95 %s | p99 %s |\n", backend, n, periods,
-		pct(d, 0.50).Round(10*time.Microsecond), pct(d, 0.95).Round(10*time.Microsecond), pct(d, 0.99).Round(10*time.Microsecond))
+		loadtest.Percentile(d, 50).Round(10*time.Microsecond), loadtest.Percentile(d, 95).Round(10*time.Microsecond), loadtest.Percentile(d, 99).Round(10*time.Microsecond))
 	return nil
 }
 

@@ -90,7 +90,7 @@ func (r *consumptionREST) query(wallet string, o *reportsv1alpha1.ConsumptionRep
 		return q, fmt.Errorf("to (%s) must be after from (%s)", q.To.UTC().Format(time.RFC3339), q.From.UTC().Format(time.RFC3339))
 	}
 	if q.To.Sub(q.From) > ledger.MaxReportWindow {
-		return q, fmt.Errorf("the window from %s to %s is %.1f days long: a report covers at most 366 days; ask for several windows",
+		return q, fmt.Errorf("the window from %s (from, rounded down to the hour) to %s is %.1f days long: a report covers at most 366 days; ask for several windows",
 			q.From.UTC().Format(time.RFC3339), q.To.UTC().Format(time.RFC3339), q.To.Sub(q.From).Hours()/24)
 	}
 	return q, nil

@@ -22,6 +22,7 @@ limitations under the License.
 package openapi
 
 import (
+	v1alpha1 "github.com/walletop/wallet-operator/api/reports/v1alpha1"
 	v1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtime "k8s.io/apimachinery/pkg/runtime"
 	version "k8s.io/apimachinery/pkg/version"
@@ -31,82 +32,82 @@ import (
 
 func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenAPIDefinition {
 	return map[string]common.OpenAPIDefinition{
-		"github.com/walletop/wallet-operator/api/reports/v1alpha1.Balance":                  schema_wallet_operator_api_reports_v1alpha1_Balance(ref),
-		"github.com/walletop/wallet-operator/api/reports/v1alpha1.BalanceList":              schema_wallet_operator_api_reports_v1alpha1_BalanceList(ref),
-		"github.com/walletop/wallet-operator/api/reports/v1alpha1.BalanceOptions":           schema_wallet_operator_api_reports_v1alpha1_BalanceOptions(ref),
-		"github.com/walletop/wallet-operator/api/reports/v1alpha1.ConsumptionPeriod":        schema_wallet_operator_api_reports_v1alpha1_ConsumptionPeriod(ref),
-		"github.com/walletop/wallet-operator/api/reports/v1alpha1.ConsumptionReport":        schema_wallet_operator_api_reports_v1alpha1_ConsumptionReport(ref),
-		"github.com/walletop/wallet-operator/api/reports/v1alpha1.ConsumptionReportOptions": schema_wallet_operator_api_reports_v1alpha1_ConsumptionReportOptions(ref),
-		"github.com/walletop/wallet-operator/api/reports/v1alpha1.ConsumptionTotals":        schema_wallet_operator_api_reports_v1alpha1_ConsumptionTotals(ref),
-		"github.com/walletop/wallet-operator/api/reports/v1alpha1.Expiration":               schema_wallet_operator_api_reports_v1alpha1_Expiration(ref),
-		"github.com/walletop/wallet-operator/api/reports/v1alpha1.Grant":                    schema_wallet_operator_api_reports_v1alpha1_Grant(ref),
-		"github.com/walletop/wallet-operator/api/reports/v1alpha1.Payment":                  schema_wallet_operator_api_reports_v1alpha1_Payment(ref),
-		"github.com/walletop/wallet-operator/api/reports/v1alpha1.PaymentList":              schema_wallet_operator_api_reports_v1alpha1_PaymentList(ref),
-		"github.com/walletop/wallet-operator/api/reports/v1alpha1.Transaction":              schema_wallet_operator_api_reports_v1alpha1_Transaction(ref),
-		"github.com/walletop/wallet-operator/api/reports/v1alpha1.TransactionEntry":         schema_wallet_operator_api_reports_v1alpha1_TransactionEntry(ref),
-		"github.com/walletop/wallet-operator/api/reports/v1alpha1.TransactionList":          schema_wallet_operator_api_reports_v1alpha1_TransactionList(ref),
-		"github.com/walletop/wallet-operator/api/reports/v1alpha1.Usage":                    schema_wallet_operator_api_reports_v1alpha1_Usage(ref),
-		"github.com/walletop/wallet-operator/api/reports/v1alpha1.UsageBatch":               schema_wallet_operator_api_reports_v1alpha1_UsageBatch(ref),
-		"github.com/walletop/wallet-operator/api/reports/v1alpha1.UsageBatchSpec":           schema_wallet_operator_api_reports_v1alpha1_UsageBatchSpec(ref),
-		"github.com/walletop/wallet-operator/api/reports/v1alpha1.UsageBatchStatus":         schema_wallet_operator_api_reports_v1alpha1_UsageBatchStatus(ref),
-		"github.com/walletop/wallet-operator/api/reports/v1alpha1.UsageBreakdown":           schema_wallet_operator_api_reports_v1alpha1_UsageBreakdown(ref),
-		"github.com/walletop/wallet-operator/api/reports/v1alpha1.UsageResult":              schema_wallet_operator_api_reports_v1alpha1_UsageResult(ref),
-		"github.com/walletop/wallet-operator/api/reports/v1alpha1.UsageSpec":                schema_wallet_operator_api_reports_v1alpha1_UsageSpec(ref),
-		"github.com/walletop/wallet-operator/api/reports/v1alpha1.UsageStatus":              schema_wallet_operator_api_reports_v1alpha1_UsageStatus(ref),
-		v1.APIGroup{}.OpenAPIModelName():                                                    schema_pkg_apis_meta_v1_APIGroup(ref),
-		v1.APIGroupList{}.OpenAPIModelName():                                                schema_pkg_apis_meta_v1_APIGroupList(ref),
-		v1.APIResource{}.OpenAPIModelName():                                                 schema_pkg_apis_meta_v1_APIResource(ref),
-		v1.APIResourceList{}.OpenAPIModelName():                                             schema_pkg_apis_meta_v1_APIResourceList(ref),
-		v1.APIVersions{}.OpenAPIModelName():                                                 schema_pkg_apis_meta_v1_APIVersions(ref),
-		v1.ApplyOptions{}.OpenAPIModelName():                                                schema_pkg_apis_meta_v1_ApplyOptions(ref),
-		v1.Condition{}.OpenAPIModelName():                                                   schema_pkg_apis_meta_v1_Condition(ref),
-		v1.CreateOptions{}.OpenAPIModelName():                                               schema_pkg_apis_meta_v1_CreateOptions(ref),
-		v1.DeleteOptions{}.OpenAPIModelName():                                               schema_pkg_apis_meta_v1_DeleteOptions(ref),
-		v1.Duration{}.OpenAPIModelName():                                                    schema_pkg_apis_meta_v1_Duration(ref),
-		v1.FieldSelectorRequirement{}.OpenAPIModelName():                                    schema_pkg_apis_meta_v1_FieldSelectorRequirement(ref),
-		v1.FieldsV1{}.OpenAPIModelName():                                                    schema_pkg_apis_meta_v1_FieldsV1(ref),
-		v1.GetOptions{}.OpenAPIModelName():                                                  schema_pkg_apis_meta_v1_GetOptions(ref),
-		v1.GroupKind{}.OpenAPIModelName():                                                   schema_pkg_apis_meta_v1_GroupKind(ref),
-		v1.GroupResource{}.OpenAPIModelName():                                               schema_pkg_apis_meta_v1_GroupResource(ref),
-		v1.GroupVersion{}.OpenAPIModelName():                                                schema_pkg_apis_meta_v1_GroupVersion(ref),
-		v1.GroupVersionForDiscovery{}.OpenAPIModelName():                                    schema_pkg_apis_meta_v1_GroupVersionForDiscovery(ref),
-		v1.GroupVersionKind{}.OpenAPIModelName():                                            schema_pkg_apis_meta_v1_GroupVersionKind(ref),
-		v1.GroupVersionResource{}.OpenAPIModelName():                                        schema_pkg_apis_meta_v1_GroupVersionResource(ref),
-		v1.InternalEvent{}.OpenAPIModelName():                                               schema_pkg_apis_meta_v1_InternalEvent(ref),
-		v1.LabelSelector{}.OpenAPIModelName():                                               schema_pkg_apis_meta_v1_LabelSelector(ref),
-		v1.LabelSelectorRequirement{}.OpenAPIModelName():                                    schema_pkg_apis_meta_v1_LabelSelectorRequirement(ref),
-		v1.List{}.OpenAPIModelName():                                                        schema_pkg_apis_meta_v1_List(ref),
-		v1.ListMeta{}.OpenAPIModelName():                                                    schema_pkg_apis_meta_v1_ListMeta(ref),
-		v1.ListOptions{}.OpenAPIModelName():                                                 schema_pkg_apis_meta_v1_ListOptions(ref),
-		v1.ManagedFieldsEntry{}.OpenAPIModelName():                                          schema_pkg_apis_meta_v1_ManagedFieldsEntry(ref),
-		v1.MicroTime{}.OpenAPIModelName():                                                   schema_pkg_apis_meta_v1_MicroTime(ref),
-		v1.ObjectMeta{}.OpenAPIModelName():                                                  schema_pkg_apis_meta_v1_ObjectMeta(ref),
-		v1.OwnerReference{}.OpenAPIModelName():                                              schema_pkg_apis_meta_v1_OwnerReference(ref),
-		v1.PartialObjectMetadata{}.OpenAPIModelName():                                       schema_pkg_apis_meta_v1_PartialObjectMetadata(ref),
-		v1.PartialObjectMetadataList{}.OpenAPIModelName():                                   schema_pkg_apis_meta_v1_PartialObjectMetadataList(ref),
-		v1.Patch{}.OpenAPIModelName():                                                       schema_pkg_apis_meta_v1_Patch(ref),
-		v1.PatchOptions{}.OpenAPIModelName():                                                schema_pkg_apis_meta_v1_PatchOptions(ref),
-		v1.Preconditions{}.OpenAPIModelName():                                               schema_pkg_apis_meta_v1_Preconditions(ref),
-		v1.RootPaths{}.OpenAPIModelName():                                                   schema_pkg_apis_meta_v1_RootPaths(ref),
-		v1.ServerAddressByClientCIDR{}.OpenAPIModelName():                                   schema_pkg_apis_meta_v1_ServerAddressByClientCIDR(ref),
-		v1.ShardInfo{}.OpenAPIModelName():                                                   schema_pkg_apis_meta_v1_ShardInfo(ref),
-		v1.Status{}.OpenAPIModelName():                                                      schema_pkg_apis_meta_v1_Status(ref),
-		v1.StatusCause{}.OpenAPIModelName():                                                 schema_pkg_apis_meta_v1_StatusCause(ref),
-		v1.StatusDetails{}.OpenAPIModelName():                                               schema_pkg_apis_meta_v1_StatusDetails(ref),
-		v1.Table{}.OpenAPIModelName():                                                       schema_pkg_apis_meta_v1_Table(ref),
-		v1.TableColumnDefinition{}.OpenAPIModelName():                                       schema_pkg_apis_meta_v1_TableColumnDefinition(ref),
-		v1.TableOptions{}.OpenAPIModelName():                                                schema_pkg_apis_meta_v1_TableOptions(ref),
-		v1.TableRow{}.OpenAPIModelName():                                                    schema_pkg_apis_meta_v1_TableRow(ref),
-		v1.TableRowCondition{}.OpenAPIModelName():                                           schema_pkg_apis_meta_v1_TableRowCondition(ref),
-		v1.Time{}.OpenAPIModelName():                                                        schema_pkg_apis_meta_v1_Time(ref),
-		v1.Timestamp{}.OpenAPIModelName():                                                   schema_pkg_apis_meta_v1_Timestamp(ref),
-		v1.TypeMeta{}.OpenAPIModelName():                                                    schema_pkg_apis_meta_v1_TypeMeta(ref),
-		v1.UpdateOptions{}.OpenAPIModelName():                                               schema_pkg_apis_meta_v1_UpdateOptions(ref),
-		v1.WatchEvent{}.OpenAPIModelName():                                                  schema_pkg_apis_meta_v1_WatchEvent(ref),
-		runtime.RawExtension{}.OpenAPIModelName():                                           schema_k8sio_apimachinery_pkg_runtime_RawExtension(ref),
-		runtime.TypeMeta{}.OpenAPIModelName():                                               schema_k8sio_apimachinery_pkg_runtime_TypeMeta(ref),
-		runtime.Unknown{}.OpenAPIModelName():                                                schema_k8sio_apimachinery_pkg_runtime_Unknown(ref),
-		version.Info{}.OpenAPIModelName():                                                   schema_k8sio_apimachinery_pkg_version_Info(ref),
+		v1alpha1.Balance{}.OpenAPIModelName():                  schema_wallet_operator_api_reports_v1alpha1_Balance(ref),
+		v1alpha1.BalanceList{}.OpenAPIModelName():              schema_wallet_operator_api_reports_v1alpha1_BalanceList(ref),
+		v1alpha1.BalanceOptions{}.OpenAPIModelName():           schema_wallet_operator_api_reports_v1alpha1_BalanceOptions(ref),
+		v1alpha1.ConsumptionPeriod{}.OpenAPIModelName():        schema_wallet_operator_api_reports_v1alpha1_ConsumptionPeriod(ref),
+		v1alpha1.ConsumptionReport{}.OpenAPIModelName():        schema_wallet_operator_api_reports_v1alpha1_ConsumptionReport(ref),
+		v1alpha1.ConsumptionReportOptions{}.OpenAPIModelName(): schema_wallet_operator_api_reports_v1alpha1_ConsumptionReportOptions(ref),
+		v1alpha1.ConsumptionTotals{}.OpenAPIModelName():        schema_wallet_operator_api_reports_v1alpha1_ConsumptionTotals(ref),
+		v1alpha1.Expiration{}.OpenAPIModelName():               schema_wallet_operator_api_reports_v1alpha1_Expiration(ref),
+		v1alpha1.Grant{}.OpenAPIModelName():                    schema_wallet_operator_api_reports_v1alpha1_Grant(ref),
+		v1alpha1.Payment{}.OpenAPIModelName():                  schema_wallet_operator_api_reports_v1alpha1_Payment(ref),
+		v1alpha1.PaymentList{}.OpenAPIModelName():              schema_wallet_operator_api_reports_v1alpha1_PaymentList(ref),
+		v1alpha1.Transaction{}.OpenAPIModelName():              schema_wallet_operator_api_reports_v1alpha1_Transaction(ref),
+		v1alpha1.TransactionEntry{}.OpenAPIModelName():         schema_wallet_operator_api_reports_v1alpha1_TransactionEntry(ref),
+		v1alpha1.TransactionList{}.OpenAPIModelName():          schema_wallet_operator_api_reports_v1alpha1_TransactionList(ref),
+		v1alpha1.Usage{}.OpenAPIModelName():                    schema_wallet_operator_api_reports_v1alpha1_Usage(ref),
+		v1alpha1.UsageBatch{}.OpenAPIModelName():               schema_wallet_operator_api_reports_v1alpha1_UsageBatch(ref),
+		v1alpha1.UsageBatchSpec{}.OpenAPIModelName():           schema_wallet_operator_api_reports_v1alpha1_UsageBatchSpec(ref),
+		v1alpha1.UsageBatchStatus{}.OpenAPIModelName():         schema_wallet_operator_api_reports_v1alpha1_UsageBatchStatus(ref),
+		v1alpha1.UsageBreakdown{}.OpenAPIModelName():           schema_wallet_operator_api_reports_v1alpha1_UsageBreakdown(ref),
+		v1alpha1.UsageResult{}.OpenAPIModelName():              schema_wallet_operator_api_reports_v1alpha1_UsageResult(ref),
+		v1alpha1.UsageSpec{}.OpenAPIModelName():                schema_wallet_operator_api_reports_v1alpha1_UsageSpec(ref),
+		v1alpha1.UsageStatus{}.OpenAPIModelName():              schema_wallet_operator_api_reports_v1alpha1_UsageStatus(ref),
+		v1.APIGroup{}.OpenAPIModelName():                       schema_pkg_apis_meta_v1_APIGroup(ref),
+		v1.APIGroupList{}.OpenAPIModelName():                   schema_pkg_apis_meta_v1_APIGroupList(ref),
+		v1.APIResource{}.OpenAPIModelName():                    schema_pkg_apis_meta_v1_APIResource(ref),
+		v1.APIResourceList{}.OpenAPIModelName():                schema_pkg_apis_meta_v1_APIResourceList(ref),
+		v1.APIVersions{}.OpenAPIModelName():                    schema_pkg_apis_meta_v1_APIVersions(ref),
+		v1.ApplyOptions{}.OpenAPIModelName():                   schema_pkg_apis_meta_v1_ApplyOptions(ref),
+		v1.Condition{}.OpenAPIModelName():                      schema_pkg_apis_meta_v1_Condition(ref),
+		v1.CreateOptions{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_CreateOptions(ref),
+		v1.DeleteOptions{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_DeleteOptions(ref),
+		v1.Duration{}.OpenAPIModelName():                       schema_pkg_apis_meta_v1_Duration(ref),
+		v1.FieldSelectorRequirement{}.OpenAPIModelName():       schema_pkg_apis_meta_v1_FieldSelectorRequirement(ref),
+		v1.FieldsV1{}.OpenAPIModelName():                       schema_pkg_apis_meta_v1_FieldsV1(ref),
+		v1.GetOptions{}.OpenAPIModelName():                     schema_pkg_apis_meta_v1_GetOptions(ref),
+		v1.GroupKind{}.OpenAPIModelName():                      schema_pkg_apis_meta_v1_GroupKind(ref),
+		v1.GroupResource{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_GroupResource(ref),
+		v1.GroupVersion{}.OpenAPIModelName():                   schema_pkg_apis_meta_v1_GroupVersion(ref),
+		v1.GroupVersionForDiscovery{}.OpenAPIModelName():       schema_pkg_apis_meta_v1_GroupVersionForDiscovery(ref),
+		v1.GroupVersionKind{}.OpenAPIModelName():               schema_pkg_apis_meta_v1_GroupVersionKind(ref),
+		v1.GroupVersionResource{}.OpenAPIModelName():           schema_pkg_apis_meta_v1_GroupVersionResource(ref),
+		v1.InternalEvent{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_InternalEvent(ref),
+		v1.LabelSelector{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_LabelSelector(ref),
+		v1.LabelSelectorRequirement{}.OpenAPIModelName():       schema_pkg_apis_meta_v1_LabelSelectorRequirement(ref),
+		v1.List{}.OpenAPIModelName():                           schema_pkg_apis_meta_v1_List(ref),
+		v1.ListMeta{}.OpenAPIModelName():                       schema_pkg_apis_meta_v1_ListMeta(ref),
+		v1.ListOptions{}.OpenAPIModelName():                    schema_pkg_apis_meta_v1_ListOptions(ref),
+		v1.ManagedFieldsEntry{}.OpenAPIModelName():             schema_pkg_apis_meta_v1_ManagedFieldsEntry(ref),
+		v1.MicroTime{}.OpenAPIModelName():                      schema_pkg_apis_meta_v1_MicroTime(ref),
+		v1.ObjectMeta{}.OpenAPIModelName():                     schema_pkg_apis_meta_v1_ObjectMeta(ref),
+		v1.OwnerReference{}.OpenAPIModelName():                 schema_pkg_apis_meta_v1_OwnerReference(ref),
+		v1.PartialObjectMetadata{}.OpenAPIModelName():          schema_pkg_apis_meta_v1_PartialObjectMetadata(ref),
+		v1.PartialObjectMetadataList{}.OpenAPIModelName():      schema_pkg_apis_meta_v1_PartialObjectMetadataList(ref),
+		v1.Patch{}.OpenAPIModelName():                          schema_pkg_apis_meta_v1_Patch(ref),
+		v1.PatchOptions{}.OpenAPIModelName():                   schema_pkg_apis_meta_v1_PatchOptions(ref),
+		v1.Preconditions{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_Preconditions(ref),
+		v1.RootPaths{}.OpenAPIModelName():                      schema_pkg_apis_meta_v1_RootPaths(ref),
+		v1.ServerAddressByClientCIDR{}.OpenAPIModelName():      schema_pkg_apis_meta_v1_ServerAddressByClientCIDR(ref),
+		v1.ShardInfo{}.OpenAPIModelName():                      schema_pkg_apis_meta_v1_ShardInfo(ref),
+		v1.Status{}.OpenAPIModelName():                         schema_pkg_apis_meta_v1_Status(ref),
+		v1.StatusCause{}.OpenAPIModelName():                    schema_pkg_apis_meta_v1_StatusCause(ref),
+		v1.StatusDetails{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_StatusDetails(ref),
+		v1.Table{}.OpenAPIModelName():                          schema_pkg_apis_meta_v1_Table(ref),
+		v1.TableColumnDefinition{}.OpenAPIModelName():          schema_pkg_apis_meta_v1_TableColumnDefinition(ref),
+		v1.TableOptions{}.OpenAPIModelName():                   schema_pkg_apis_meta_v1_TableOptions(ref),
+		v1.TableRow{}.OpenAPIModelName():                       schema_pkg_apis_meta_v1_TableRow(ref),
+		v1.TableRowCondition{}.OpenAPIModelName():              schema_pkg_apis_meta_v1_TableRowCondition(ref),
+		v1.Time{}.OpenAPIModelName():                           schema_pkg_apis_meta_v1_Time(ref),
+		v1.Timestamp{}.OpenAPIModelName():                      schema_pkg_apis_meta_v1_Timestamp(ref),
+		v1.TypeMeta{}.OpenAPIModelName():                       schema_pkg_apis_meta_v1_TypeMeta(ref),
+		v1.UpdateOptions{}.OpenAPIModelName():                  schema_pkg_apis_meta_v1_UpdateOptions(ref),
+		v1.WatchEvent{}.OpenAPIModelName():                     schema_pkg_apis_meta_v1_WatchEvent(ref),
+		runtime.RawExtension{}.OpenAPIModelName():              schema_k8sio_apimachinery_pkg_runtime_RawExtension(ref),
+		runtime.TypeMeta{}.OpenAPIModelName():                  schema_k8sio_apimachinery_pkg_runtime_TypeMeta(ref),
+		runtime.Unknown{}.OpenAPIModelName():                   schema_k8sio_apimachinery_pkg_runtime_Unknown(ref),
+		version.Info{}.OpenAPIModelName():                      schema_k8sio_apimachinery_pkg_version_Info(ref),
 	}
 }
 
@@ -204,7 +205,7 @@ func schema_wallet_operator_api_reports_v1alpha1_Balance(ref common.ReferenceCal
 					"nextExpiration": {
 						SchemaProps: spec.SchemaProps{
 							Description: "NextExpiration is the next time credits expire and how many.",
-							Ref:         ref("github.com/walletop/wallet-operator/api/reports/v1alpha1.Expiration"),
+							Ref:         ref(v1alpha1.Expiration{}.OpenAPIModelName()),
 						},
 					},
 					"terminated": {
@@ -241,7 +242,7 @@ func schema_wallet_operator_api_reports_v1alpha1_Balance(ref common.ReferenceCal
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("github.com/walletop/wallet-operator/api/reports/v1alpha1.Grant"),
+										Ref: ref(v1alpha1.Grant{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -259,7 +260,7 @@ func schema_wallet_operator_api_reports_v1alpha1_Balance(ref common.ReferenceCal
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("github.com/walletop/wallet-operator/api/reports/v1alpha1.TransactionEntry"),
+										Ref: ref(v1alpha1.TransactionEntry{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -270,7 +271,7 @@ func schema_wallet_operator_api_reports_v1alpha1_Balance(ref common.ReferenceCal
 			},
 		},
 		Dependencies: []string{
-			"github.com/walletop/wallet-operator/api/reports/v1alpha1.Expiration", "github.com/walletop/wallet-operator/api/reports/v1alpha1.Grant", "github.com/walletop/wallet-operator/api/reports/v1alpha1.TransactionEntry", v1.ObjectMeta{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
+			v1alpha1.Expiration{}.OpenAPIModelName(), v1alpha1.Grant{}.OpenAPIModelName(), v1alpha1.TransactionEntry{}.OpenAPIModelName(), v1.ObjectMeta{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
 	}
 }
 
@@ -307,7 +308,7 @@ func schema_wallet_operator_api_reports_v1alpha1_BalanceList(ref common.Referenc
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("github.com/walletop/wallet-operator/api/reports/v1alpha1.Balance"),
+										Ref: ref(v1alpha1.Balance{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -318,7 +319,7 @@ func schema_wallet_operator_api_reports_v1alpha1_BalanceList(ref common.Referenc
 			},
 		},
 		Dependencies: []string{
-			"github.com/walletop/wallet-operator/api/reports/v1alpha1.Balance", v1.ListMeta{}.OpenAPIModelName()},
+			v1alpha1.Balance{}.OpenAPIModelName(), v1.ListMeta{}.OpenAPIModelName()},
 	}
 }
 
@@ -432,7 +433,7 @@ func schema_wallet_operator_api_reports_v1alpha1_ConsumptionPeriod(ref common.Re
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("github.com/walletop/wallet-operator/api/reports/v1alpha1.UsageBreakdown"),
+										Ref: ref(v1alpha1.UsageBreakdown{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -443,7 +444,7 @@ func schema_wallet_operator_api_reports_v1alpha1_ConsumptionPeriod(ref common.Re
 			},
 		},
 		Dependencies: []string{
-			"github.com/walletop/wallet-operator/api/reports/v1alpha1.UsageBreakdown", v1.Time{}.OpenAPIModelName()},
+			v1alpha1.UsageBreakdown{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
 	}
 }
 
@@ -517,7 +518,7 @@ func schema_wallet_operator_api_reports_v1alpha1_ConsumptionReport(ref common.Re
 						SchemaProps: spec.SchemaProps{
 							Description: "Totals over the whole window.",
 							Default:     map[string]interface{}{},
-							Ref:         ref("github.com/walletop/wallet-operator/api/reports/v1alpha1.ConsumptionTotals"),
+							Ref:         ref(v1alpha1.ConsumptionTotals{}.OpenAPIModelName()),
 						},
 					},
 					"periods": {
@@ -532,7 +533,7 @@ func schema_wallet_operator_api_reports_v1alpha1_ConsumptionReport(ref common.Re
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("github.com/walletop/wallet-operator/api/reports/v1alpha1.ConsumptionPeriod"),
+										Ref: ref(v1alpha1.ConsumptionPeriod{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -543,7 +544,7 @@ func schema_wallet_operator_api_reports_v1alpha1_ConsumptionReport(ref common.Re
 			},
 		},
 		Dependencies: []string{
-			"github.com/walletop/wallet-operator/api/reports/v1alpha1.ConsumptionPeriod", "github.com/walletop/wallet-operator/api/reports/v1alpha1.ConsumptionTotals", v1.ObjectMeta{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
+			v1alpha1.ConsumptionPeriod{}.OpenAPIModelName(), v1alpha1.ConsumptionTotals{}.OpenAPIModelName(), v1.ObjectMeta{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
 	}
 }
 
@@ -948,7 +949,7 @@ func schema_wallet_operator_api_reports_v1alpha1_PaymentList(ref common.Referenc
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("github.com/walletop/wallet-operator/api/reports/v1alpha1.Payment"),
+										Ref: ref(v1alpha1.Payment{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -959,7 +960,7 @@ func schema_wallet_operator_api_reports_v1alpha1_PaymentList(ref common.Referenc
 			},
 		},
 		Dependencies: []string{
-			"github.com/walletop/wallet-operator/api/reports/v1alpha1.Payment", v1.ListMeta{}.OpenAPIModelName()},
+			v1alpha1.Payment{}.OpenAPIModelName(), v1.ListMeta{}.OpenAPIModelName()},
 	}
 }
 
@@ -1266,7 +1267,7 @@ func schema_wallet_operator_api_reports_v1alpha1_TransactionList(ref common.Refe
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("github.com/walletop/wallet-operator/api/reports/v1alpha1.Transaction"),
+										Ref: ref(v1alpha1.Transaction{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -1277,7 +1278,7 @@ func schema_wallet_operator_api_reports_v1alpha1_TransactionList(ref common.Refe
 			},
 		},
 		Dependencies: []string{
-			"github.com/walletop/wallet-operator/api/reports/v1alpha1.Transaction", v1.ListMeta{}.OpenAPIModelName()},
+			v1alpha1.Transaction{}.OpenAPIModelName(), v1.ListMeta{}.OpenAPIModelName()},
 	}
 }
 
@@ -1312,13 +1313,13 @@ func schema_wallet_operator_api_reports_v1alpha1_Usage(ref common.ReferenceCallb
 					"spec": {
 						SchemaProps: spec.SchemaProps{
 							Default: map[string]interface{}{},
-							Ref:     ref("github.com/walletop/wallet-operator/api/reports/v1alpha1.UsageSpec"),
+							Ref:     ref(v1alpha1.UsageSpec{}.OpenAPIModelName()),
 						},
 					},
 					"status": {
 						SchemaProps: spec.SchemaProps{
 							Default: map[string]interface{}{},
-							Ref:     ref("github.com/walletop/wallet-operator/api/reports/v1alpha1.UsageStatus"),
+							Ref:     ref(v1alpha1.UsageStatus{}.OpenAPIModelName()),
 						},
 					},
 				},
@@ -1326,7 +1327,7 @@ func schema_wallet_operator_api_reports_v1alpha1_Usage(ref common.ReferenceCallb
 			},
 		},
 		Dependencies: []string{
-			"github.com/walletop/wallet-operator/api/reports/v1alpha1.UsageSpec", "github.com/walletop/wallet-operator/api/reports/v1alpha1.UsageStatus", v1.ObjectMeta{}.OpenAPIModelName()},
+			v1alpha1.UsageSpec{}.OpenAPIModelName(), v1alpha1.UsageStatus{}.OpenAPIModelName(), v1.ObjectMeta{}.OpenAPIModelName()},
 	}
 }
 
@@ -1360,13 +1361,13 @@ func schema_wallet_operator_api_reports_v1alpha1_UsageBatch(ref common.Reference
 					"spec": {
 						SchemaProps: spec.SchemaProps{
 							Default: map[string]interface{}{},
-							Ref:     ref("github.com/walletop/wallet-operator/api/reports/v1alpha1.UsageBatchSpec"),
+							Ref:     ref(v1alpha1.UsageBatchSpec{}.OpenAPIModelName()),
 						},
 					},
 					"status": {
 						SchemaProps: spec.SchemaProps{
 							Default: map[string]interface{}{},
-							Ref:     ref("github.com/walletop/wallet-operator/api/reports/v1alpha1.UsageBatchStatus"),
+							Ref:     ref(v1alpha1.UsageBatchStatus{}.OpenAPIModelName()),
 						},
 					},
 				},
@@ -1374,7 +1375,7 @@ func schema_wallet_operator_api_reports_v1alpha1_UsageBatch(ref common.Reference
 			},
 		},
 		Dependencies: []string{
-			"github.com/walletop/wallet-operator/api/reports/v1alpha1.UsageBatchSpec", "github.com/walletop/wallet-operator/api/reports/v1alpha1.UsageBatchStatus", v1.ObjectMeta{}.OpenAPIModelName()},
+			v1alpha1.UsageBatchSpec{}.OpenAPIModelName(), v1alpha1.UsageBatchStatus{}.OpenAPIModelName(), v1.ObjectMeta{}.OpenAPIModelName()},
 	}
 }
 
@@ -1397,7 +1398,7 @@ func schema_wallet_operator_api_reports_v1alpha1_UsageBatchSpec(ref common.Refer
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("github.com/walletop/wallet-operator/api/reports/v1alpha1.UsageSpec"),
+										Ref: ref(v1alpha1.UsageSpec{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -1408,7 +1409,7 @@ func schema_wallet_operator_api_reports_v1alpha1_UsageBatchSpec(ref common.Refer
 			},
 		},
 		Dependencies: []string{
-			"github.com/walletop/wallet-operator/api/reports/v1alpha1.UsageSpec"},
+			v1alpha1.UsageSpec{}.OpenAPIModelName()},
 	}
 }
 
@@ -1451,7 +1452,7 @@ func schema_wallet_operator_api_reports_v1alpha1_UsageBatchStatus(ref common.Ref
 							Items: &spec.SchemaOrArray{
 								Schema: &spec.Schema{
 									SchemaProps: spec.SchemaProps{
-										Ref: ref("github.com/walletop/wallet-operator/api/reports/v1alpha1.UsageResult"),
+										Ref: ref(v1alpha1.UsageResult{}.OpenAPIModelName()),
 									},
 								},
 							},
@@ -1462,7 +1463,7 @@ func schema_wallet_operator_api_reports_v1alpha1_UsageBatchStatus(ref common.Ref
 			},
 		},
 		Dependencies: []string{
-			"github.com/walletop/wallet-operator/api/reports/v1alpha1.UsageResult"},
+			v1alpha1.UsageResult{}.OpenAPIModelName()},
 	}
 }
 

@@ -20,6 +20,7 @@ limitations under the License.
 // ingestion. Nothing here is stored in etcd.
 //
 // +k8s:openapi-gen=true
+// +k8s:openapi-model-package=io.walletop.reports.v1alpha1
 // +kubebuilder:object:generate=true
 // +groupName=reports.walletop.io
 package v1alpha1
