@@ -52,7 +52,9 @@ func Open(ctx context.Context, path string, o ledger.Options) (*ledger.SQLStore,
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "wal_autocheckpoint(10000)")
 	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "cache_size(-131072)")
+	// 16 MiB of page cache per connection (8 connections): more measured no
+	// faster (hack/ledger-load), and every connection keeps its own.
+	q.Add("_pragma", "cache_size(-16384)")
 	q.Add("_pragma", "foreign_keys(OFF)")
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
