@@ -47,6 +47,20 @@ const csvPageSize = 1000
 type consumptionREST struct {
 	store ledger.Store
 	now   func() time.Time
+	tabler
+}
+
+func newConsumptionREST(store ledger.Store, now func() time.Time) *consumptionREST {
+	return &consumptionREST{store: store, now: now, tabler: tabler{
+		columns: columns("Wallet", "From", "To", "Group By", "Debited", "Debits", "Credited", "Removed"),
+		cells: func(o runtime.Object) []any {
+			r, ok := o.(*reportsv1alpha1.ConsumptionReport)
+			if !ok {
+				return []any{"", "", "", "", "", "", "", ""}
+			}
+			return []any{r.Name, timeCell(&r.From), timeCell(&r.To), r.GroupBy, r.Totals.Debited, r.Totals.Debits, r.Totals.Credited, r.Totals.Removed}
+		},
+	}}
 }
 
 var (

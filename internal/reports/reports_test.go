@@ -140,6 +140,15 @@ var _ = Describe("Reports API through the kube-apiserver", Ordered, func() {
 		Expect(r.GroupBy).To(Equal("week"))
 	})
 
+	It("prints a consumption report's totals as a table with kubectl", func() {
+		out, err := kubectl(adminKC, "get", "consumptionreports", "main", "-n", "team-a")
+		Expect(err).NotTo(HaveOccurred(), out)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		Expect(lines).To(HaveLen(2), out)
+		Expect(strings.Fields(lines[0])).To(Equal([]string{"WALLET", "FROM", "TO", "GROUP", "BY", "DEBITED", "DEBITS", "CREDITED", "REMOVED"}))
+		Expect(strings.Fields(lines[1])).To(Equal([]string{"main", strings.Fields(lines[1])[1], strings.Fields(lines[1])[2], "day", "250", "250", "1500", "10"}))
+	})
+
 	It("streams CSV as an attachment, one row per entry, with formula cells defused", func() {
 		q := url.Values{"from": {start.Add(-11 * 24 * time.Hour).UTC().Format(time.RFC3339)}, "to": {start.Add(time.Hour).UTC().Format(time.RFC3339)}, "format": {"csv"}}
 		resp := get(nsPath("team-a", "consumptionreports/main") + "?" + q.Encode())
@@ -279,7 +288,12 @@ spec:
   origin: api_request
   endpoint: /v1/search
 `), 0o600)).To(Succeed())
-		out, err := kubectl(adminKC, "create", "-f", manifest, "-o", "jsonpath={.status.balanceAfter}")
+		out, err := kubectl(adminKC, "create", "-f", manifest, "--dry-run=server", "-o", "jsonpath={.metadata.name}")
+		Expect(err).NotTo(HaveOccurred(), out)
+		Expect(out).To(Equal("search-42"))
+		_, err = store.Entry(suiteCtx, "team-b/main", "usage:search-42")
+		Expect(err).To(MatchError(ledger.ErrNotFound), "a server dry run records nothing")
+		out, err = kubectl(adminKC, "create", "-f", manifest, "-o", "jsonpath={.status.balanceAfter}")
 		Expect(err).NotTo(HaveOccurred(), out)
 		Expect(out).To(Equal("3.5"))
 		e, err := store.Entry(suiteCtx, "team-b/main", "usage:search-42")

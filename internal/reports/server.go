@@ -167,7 +167,7 @@ func New(o *Options, store ledger.Store) (*Server, error) {
 	group := genericapiserver.NewDefaultAPIGroupInfo(reportsv1alpha1.GroupName, Scheme, ParameterCodec, Codecs)
 	group.VersionedResourcesStorageMap[reportsv1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
 		"balances":           newBalanceREST(store, now),
-		"consumptionreports": &consumptionREST{store: store, now: now},
+		"consumptionreports": newConsumptionREST(store, now),
 		"transactions":       newTransactionREST(store),
 		"payments":           newPaymentREST(store),
 		"usages":             &usageREST{store: store},

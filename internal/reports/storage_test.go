@@ -90,7 +90,7 @@ func TestDecodeOptions(t *testing.T) {
 
 func TestConsumptionQueryValidation(t *testing.T) {
 	now := time.Date(2026, 11, 23, 15, 42, 0, 0, time.UTC)
-	r := &consumptionREST{now: func() time.Time { return now }}
+	r := newConsumptionREST(nil, func() time.Time { return now })
 	q, err := r.query("ns/w", &reportsv1alpha1.ConsumptionReportOptions{})
 	if err != nil || q.GroupBy != ledger.Day || !q.To.Equal(now) || !q.From.Equal(now.Add(-DefaultReportWindow).Truncate(time.Hour)) {
 		t.Fatalf("defaults: %+v %v", q, err)

@@ -98,7 +98,7 @@ func (r *usageREST) GetSingularName() string { return "usage" }
 
 // Create debits the wallet, or returns the first result for a key already
 // recorded.
-func (r *usageREST) Create(ctx context.Context, obj runtime.Object, validate rest.ValidateObjectFunc, _ *metav1.CreateOptions) (runtime.Object, error) {
+func (r *usageREST) Create(ctx context.Context, obj runtime.Object, validate rest.ValidateObjectFunc, options *metav1.CreateOptions) (runtime.Object, error) {
 	u, ok := obj.(*reportsv1alpha1.Usage)
 	if !ok {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("not a Usage: %T", obj))
@@ -113,14 +113,17 @@ func (r *usageREST) Create(ctx context.Context, obj runtime.Object, validate res
 	if err != nil {
 		return nil, apierrors.NewBadRequest(err.Error())
 	}
-	res, err := r.store.Debit(ctx, req)
-	if err != nil {
-		return nil, apiError(err, u.Spec.Wallet)
-	}
 	out := u.DeepCopy()
 	out.Namespace = ns
 	if out.Name == "" {
 		out.Name = req.Key[len(usageKeyPrefix):]
+	}
+	if isDryRun(options) {
+		return out, nil // checked, not recorded: a dry run never spends credits
+	}
+	res, err := r.store.Debit(ctx, req)
+	if err != nil {
+		return nil, apiError(err, u.Spec.Wallet)
 	}
 	out.CreationTimestamp = mt(res.AppliedAt)
 	out.Status = usageStatus(res)
@@ -144,7 +147,7 @@ func (r *usageBatchREST) GetSingularName() string { return "usagebatch" }
 // Create applies every event on its own. A malformed event refuses the
 // whole batch before anything is written; a refusal by the ledger (e.g.
 // insufficient balance) is that event's result only.
-func (r *usageBatchREST) Create(ctx context.Context, obj runtime.Object, validate rest.ValidateObjectFunc, _ *metav1.CreateOptions) (runtime.Object, error) {
+func (r *usageBatchREST) Create(ctx context.Context, obj runtime.Object, validate rest.ValidateObjectFunc, options *metav1.CreateOptions) (runtime.Object, error) {
 	b, ok := obj.(*reportsv1alpha1.UsageBatch)
 	if !ok {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("not a UsageBatch: %T", obj))
@@ -166,6 +169,11 @@ func (r *usageBatchREST) Create(ctx context.Context, obj runtime.Object, validat
 			return nil, apierrors.NewBadRequest(err.Error() + "; nothing in this batch was recorded")
 		}
 		reqs[i] = req
+	}
+	if isDryRun(options) {
+		out := b.DeepCopy()
+		out.Namespace = ns
+		return out, nil // every event checked, none recorded
 	}
 	results, errs := r.store.DebitBatch(ctx, reqs)
 	out := b.DeepCopy()
@@ -192,3 +200,5 @@ func (r *usageBatchREST) Create(ctx context.Context, obj runtime.Object, validat
 	}
 	return out, nil
 }
+
+func isDryRun(o *metav1.CreateOptions) bool { return o != nil && len(o.DryRun) > 0 }
