@@ -64,6 +64,7 @@ type options struct {
 	statusEvery   time.Duration
 	reports       bool
 	reportsOpts   *reports.Options
+	pprofAddr     string
 }
 
 func (o *options) bind(fs *flag.FlagSet) {
@@ -85,6 +86,8 @@ func (o *options) bind(fs *flag.FlagSet) {
 		"Refresh a Wallet's status at most this often for ledger writes without a WalletTransaction (usage ingestion).")
 	fs.StringVar(&o.ledger, "ledger", dsn.Default,
 		"Ledger DSN: sqlite:///path/to/ledger.db (embedded, one writer) or postgres://user@host/db.")
+	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0",
+		"Address of Go's pprof endpoints (/debug/pprof/), for profiling; \"0\" (default) turns them off. Bind it to loopback only.")
 	fs.BoolVar(&o.reports, "reports-server", true,
 		"Serve the reports API (reports.walletop.io) in this process; see --secure-port, --tls-cert-file, --authentication-kubeconfig.")
 }
@@ -142,6 +145,7 @@ func run(o options) error {
 		Scheme:                        scheme,
 		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        o.probeAddr,
+		PprofBindAddress:              o.pprofAddr,
 		LeaderElection:                o.leaderElect,
 		LeaderElectionID:              "wallet-operator.billing.walletop.io",
 		LeaderElectionNamespace:       o.leaderElectNS,

@@ -32,6 +32,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,8 +60,9 @@ func main() {
 	n := flag.Int("transactions", 10000, "WalletTransactions to create")
 	wallets := flag.Int("wallets", 1000, "wallets they are spread over")
 	workers := flag.Int("workers", 32, "concurrent client requests")
+	heapProfile := flag.String("heap-profile", "", "if set: write the operator's heap profile here at the end (go tool pprof -top FILE)")
 	flag.Parse()
-	if err := run(*n, *wallets, *workers); err != nil {
+	if err := run(*n, *wallets, *workers, *heapProfile); err != nil {
 		fmt.Fprintln(os.Stderr, "controller-load:", err)
 		os.Exit(1)
 	}
@@ -67,8 +70,7 @@ func main() {
 
 func say(format string, args ...any) { fmt.Fprintf(os.Stderr, "==> "+format+"\n", args...) }
 
-
-func run(n, wallets, workers int) error {
+func run(n, wallets, workers int, heapProfile string) error {
 	ctx := context.Background()
 	root, err := testenv.ModuleRoot()
 	if err != nil {
@@ -125,9 +127,14 @@ func run(n, wallets, workers int) error {
 	}
 
 	// 2. The operator, as its own process.
+	pprofAddr := "0"
+	if heapProfile != "" {
+		pprofAddr = "127.0.0.1:16060"
+	}
 	binary := filepath.Join(root, "bin", "wallet-operator")
 	op := exec.Command(binary, "--kubeconfig", cluster.Kubeconfig, "--ledger", "sqlite://"+filepath.Join(dir, "ledger.db"),
-		"--metrics-bind-address=0", "--health-probe-bind-address=127.0.0.1:0", "--auto-topup-ttl=0", "--zap-log-level=error")
+		"--metrics-bind-address=0", "--health-probe-bind-address=127.0.0.1:0", "--auto-topup-ttl=0", "--zap-log-level=error",
+		"--pprof-bind-address="+pprofAddr)
 	op.Stdout, op.Stderr = os.Stderr, os.Stderr
 	if err := op.Start(); err != nil {
 		return fmt.Errorf("%s: %w (run make build first)", binary, err)
@@ -174,6 +181,20 @@ func run(n, wallets, workers int) error {
 		return err
 	}
 	writes := after - before - float64(n) // minus this client's own creates
+	if heapProfile != "" {
+		resp, err := http.Get("http://" + pprofAddr + "/debug/pprof/heap")
+		if err != nil {
+			return err
+		}
+		data, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(heapProfile, data, 0o600); err != nil {
+			return err
+		}
+	}
 	rate := float64(n) / current.Seconds()
 	rawRate := float64(n) / raw.Seconds()
 	fmt.Printf("| %d transactions / %d wallets | created in %s | all Settled after %s | every Wallet current after %s | %.0f tx/s | raw client create+status-update: %.0f obj/s | ratio %.2f | operator API writes/tx %.2f | operator peak RSS %d MiB (at start %d MiB) |\n",
@@ -253,4 +274,3 @@ func operatorWrites(ctx context.Context, cfg *rest.Config) (float64, error) {
 	}
 	return sum, nil
 }
-

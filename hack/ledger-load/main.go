@@ -39,9 +39,9 @@ import (
 	"time"
 
 	"github.com/walletop/wallet-operator/internal/ledger"
-	"github.com/walletop/wallet-operator/internal/loadtest"
 	"github.com/walletop/wallet-operator/internal/ledger/postgres"
 	"github.com/walletop/wallet-operator/internal/ledger/sqlite"
+	"github.com/walletop/wallet-operator/internal/loadtest"
 	"github.com/walletop/wallet-operator/internal/money"
 	"github.com/walletop/wallet-operator/internal/testenv"
 )
@@ -130,7 +130,6 @@ func open(ctx context.Context, backend string, o ledger.Options) (store, func() 
 	}
 	return nil, nil, nil, fmt.Errorf("unknown backend %q", backend)
 }
-
 
 func run(backend string, writers, wallets, postings, batch, reads, reportEntries int) error {
 	ctx := context.Background()
