@@ -61,8 +61,9 @@ func main() {
 	wallets := flag.Int("wallets", 1000, "wallets they are spread over")
 	workers := flag.Int("workers", 32, "concurrent client requests")
 	heapProfile := flag.String("heap-profile", "", "if set: write the operator's heap profile here at the end (go tool pprof -top FILE)")
+	cpuProfile := flag.String("cpu-profile", "", "if set: write a 30 s CPU profile of the operator, from the first transaction on, here")
 	flag.Parse()
-	if err := run(*n, *wallets, *workers, *heapProfile); err != nil {
+	if err := run(*n, *wallets, *workers, *heapProfile, *cpuProfile); err != nil {
 		fmt.Fprintln(os.Stderr, "controller-load:", err)
 		os.Exit(1)
 	}
@@ -70,7 +71,7 @@ func main() {
 
 func say(format string, args ...any) { fmt.Fprintf(os.Stderr, "==> "+format+"\n", args...) }
 
-func run(n, wallets, workers int, heapProfile string) error {
+func run(n, wallets, workers int, heapProfile, cpuProfile string) error {
 	ctx := context.Background()
 	root, err := testenv.ModuleRoot()
 	if err != nil {
@@ -128,7 +129,7 @@ func run(n, wallets, workers int, heapProfile string) error {
 
 	// 2. The operator, as its own process.
 	pprofAddr := "0"
-	if heapProfile != "" {
+	if heapProfile != "" || cpuProfile != "" {
 		pprofAddr = "127.0.0.1:16060"
 	}
 	binary := filepath.Join(root, "bin", "wallet-operator")
@@ -158,6 +159,12 @@ func run(n, wallets, workers int, heapProfile string) error {
 	rssBefore := loadtest.PeakRSS(op.Process.Pid)
 
 	say("creating %d WalletTransactions over %d wallets", n, wallets)
+	profiled := make(chan error, 1)
+	if cpuProfile != "" {
+		go func() { profiled <- saveProfile("http://"+pprofAddr+"/debug/pprof/profile?seconds=30", cpuProfile) }()
+	} else {
+		profiled <- nil
+	}
 	t1 := time.Now()
 	if err := loadtest.Parallel(n, workers, func(i int) error {
 		return c.Create(ctx, &billingv1alpha1.WalletTransaction{ObjectMeta: metav1.ObjectMeta{Namespace: "load", Name: fmt.Sprint("t", i)},
@@ -182,18 +189,12 @@ func run(n, wallets, workers int, heapProfile string) error {
 	}
 	writes := after - before - float64(n) // minus this client's own creates
 	if heapProfile != "" {
-		resp, err := http.Get("http://" + pprofAddr + "/debug/pprof/heap")
-		if err != nil {
+		if err := saveProfile("http://"+pprofAddr+"/debug/pprof/heap", heapProfile); err != nil {
 			return err
 		}
-		data, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(heapProfile, data, 0o600); err != nil {
-			return err
-		}
+	}
+	if err := <-profiled; err != nil {
+		return err
 	}
 	rate := float64(n) / current.Seconds()
 	rawRate := float64(n) / raw.Seconds()
@@ -273,4 +274,18 @@ func operatorWrites(ctx context.Context, cfg *rest.Config) (float64, error) {
 		}
 	}
 	return sum, nil
+}
+
+// saveProfile fetches a pprof profile from the operator into a file.
+func saveProfile(url, path string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, data, 0o600)
 }
