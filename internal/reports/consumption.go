@@ -140,11 +140,8 @@ func (r *consumptionREST) Get(ctx context.Context, name string, options runtime.
 	}
 	var debited, credited, removed money.Micros
 	var debits int64
-	for i, p := range periods {
-		if i == 0 {
-			out.From = mt(p.Start)
-		}
-		out.To = mt(p.End)
+	out.From, out.To = mt(q.From), mt(q.To)
+	for _, p := range periods {
 		cp := reportsv1alpha1.ConsumptionPeriod{Start: mt(p.Start), End: mt(p.End), ConsumptionTotals: reportsv1alpha1.ConsumptionTotals{
 			Debited: p.Debited.String(), Credited: p.Credited.String(), Removed: p.Removed.String(),
 		}}
@@ -162,9 +159,6 @@ func (r *consumptionREST) Get(ctx context.Context, name string, options runtime.
 			return nil, apierrors.NewInternalError(err)
 		}
 		debits += cp.Debits
-	}
-	if len(periods) == 0 {
-		out.From, out.To = mt(q.From), mt(q.To)
 	}
 	out.Totals = reportsv1alpha1.ConsumptionTotals{Debited: debited.String(), Credited: credited.String(), Removed: removed.String(), Debits: debits}
 	return out, nil

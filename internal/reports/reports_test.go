@@ -120,6 +120,8 @@ var _ = Describe("Reports API through the kube-apiserver", Ordered, func() {
 		q := url.Values{"from": {start.Add(-11 * 24 * time.Hour).UTC().Format(time.RFC3339)}, "to": {start.Add(time.Hour).UTC().Format(time.RFC3339)}, "groupBy": {"day"}}
 		get(nsPath("team-a", "consumptionreports/main") + "?" + q.Encode()).into(&r)
 		Expect(r.Currency).To(Equal("USD"))
+		Expect(r.From.Time).To(BeTemporally("==", start.Add(-11*24*time.Hour).Truncate(time.Hour)))
+		Expect(r.To.Time).To(BeTemporally("==", start.Add(time.Hour).Truncate(time.Second)))
 		Expect(r.Totals.Debited).To(Equal("250"))
 		Expect(r.Totals.Debits).To(BeNumerically("==", nDebit))
 		Expect(r.Periods).To(Or(HaveLen(12), HaveLen(13)))

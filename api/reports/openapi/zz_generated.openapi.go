@@ -484,7 +484,7 @@ func schema_wallet_operator_api_reports_v1alpha1_ConsumptionReport(ref common.Re
 					},
 					"from": {
 						SchemaProps: spec.SchemaProps{
-							Description: "From and To bound the window [from, to), on whole hours (UTC).",
+							Description: "From and To bound the window [from, to); from is rounded down to the hour. Periods are whole hours, days, weeks or months (UTC); the first and the last count only what falls inside the window.",
 							Ref:         ref(v1.Time{}.OpenAPIModelName()),
 						},
 					},

@@ -133,7 +133,9 @@ type ConsumptionReport struct {
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	Currency string `json:"currency"`
-	// From and To bound the window [from, to), on whole hours (UTC).
+	// From and To bound the window [from, to); from is rounded down to the
+	// hour. Periods are whole hours, days, weeks or months (UTC); the first
+	// and the last count only what falls inside the window.
 	From metav1.Time `json:"from"`
 	To   metav1.Time `json:"to"`
 	// GroupBy is hour, day, week (ISO, from Monday) or month.
