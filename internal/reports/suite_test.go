@@ -43,6 +43,7 @@ import (
 
 	"github.com/walletop/wallet-operator/internal/aggregation"
 	"github.com/walletop/wallet-operator/internal/ledger"
+	"github.com/walletop/wallet-operator/internal/ledger/postgres"
 	"github.com/walletop/wallet-operator/internal/ledger/sqlite"
 	"github.com/walletop/wallet-operator/internal/reports"
 	"github.com/walletop/wallet-operator/internal/testenv"
@@ -53,13 +54,18 @@ import (
 // (authentication, APF, proxy) -> reports server (delegated authn/authz) ->
 // ledger.
 var (
-	env        *envtest.Environment
-	admin      *rest.Config
-	adminKC    string // kubeconfig file of the admin, for kubectl
-	k8sClient  client.Client
-	store      ledger.Store
-	suiteCtx   context.Context
-	stopServer context.CancelFunc
+	env       *envtest.Environment
+	admin     *rest.Config
+	adminKC   string // kubeconfig file of the admin, for kubectl
+	k8sClient client.Client
+	// store is what the reports server reads: the specs run once on SQLite
+	// and once on PostgreSQL, switching it between the two (never while a
+	// request is in flight).
+	store                  = &switchStore{}
+	sqliteLedger, pgLedger ledger.Store
+	pgServer               *testenv.Postgres
+	suiteCtx               context.Context
+	stopServer             context.CancelFunc
 )
 
 func TestReports(t *testing.T) {
@@ -93,8 +99,17 @@ var _ = BeforeSuite(func() {
 	k8sClient, err = client.New(admin, client.Options{})
 	Expect(err).NotTo(HaveOccurred())
 
-	store, err = sqlite.Open(context.Background(), filepath.Join(dir, "ledger.db"), ledger.Options{})
+	sqliteLedger, err = sqlite.Open(context.Background(), filepath.Join(dir, "ledger.db"), ledger.Options{})
 	Expect(err).NotTo(HaveOccurred())
+	store.Store = sqliteLedger
+	if pgServer, err = testenv.StartPostgres(); err == nil {
+		url, err := pgServer.NewDatabase(context.Background())
+		Expect(err).NotTo(HaveOccurred())
+		pgLedger, err = postgres.Open(context.Background(), url, ledger.Options{})
+		Expect(err).NotTo(HaveOccurred())
+	} else if testenv.InCI() {
+		Fail("CI=true and PostgreSQL cannot start: " + err.Error())
+	}
 
 	port := freePort()
 	opts := reports.NewOptions()
@@ -118,8 +133,13 @@ var _ = AfterSuite(func() {
 	if stopServer != nil {
 		stopServer()
 	}
-	if store != nil {
-		_ = store.Close()
+	for _, s := range []ledger.Store{sqliteLedger, pgLedger} {
+		if s != nil {
+			_ = s.Close()
+		}
+	}
+	if pgServer != nil {
+		pgServer.Stop()
 	}
 	if env != nil {
 		Expect(env.Stop()).To(Succeed())
@@ -207,3 +227,7 @@ func kubectl(kubeconfig string, args ...string) (string, error) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// switchStore is the ledger the reports server reads, switched between
+// backends by the specs.
+type switchStore struct{ ledger.Store }
