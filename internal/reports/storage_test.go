@@ -281,3 +281,27 @@ func mustTime(t *testing.T, s string) *metav1.Time {
 	}
 	return v
 }
+
+func TestUsageValidation(t *testing.T) {
+	ok := reportsv1alpha1.UsageSpec{Wallet: "main", Credits: "1.5", Origin: "api", IdempotencyKey: "k"}
+	if r, err := debitRequest("ns", "spec", "", ok); err != nil || r.Wallet != "ns/main" || r.Key != "usage:k" || r.Credits != money.MustParse("1.5") {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if r, err := debitRequest("ns", "spec", "from-name", reportsv1alpha1.UsageSpec{Wallet: "main", Credits: "1", Origin: "api"}); err != nil || r.Key != "usage:from-name" {
+		t.Fatalf("key from metadata.name: %+v %v", r, err)
+	}
+	for name, c := range map[string]struct {
+		u    reportsv1alpha1.UsageSpec
+		want string
+	}{
+		"missing":      {reportsv1alpha1.UsageSpec{}, "spec.wallet spec.credits spec.origin spec.idempotencyKey]: required"},
+		"zero":         {reportsv1alpha1.UsageSpec{Wallet: "main", Credits: "0", Origin: "api", IdempotencyKey: "k"}, "must be more than zero"},
+		"7 digits":     {reportsv1alpha1.UsageSpec{Wallet: "main", Credits: "0.0000001", Origin: "api", IdempotencyKey: "k"}, "spec.credits"},
+		"slash":        {reportsv1alpha1.UsageSpec{Wallet: "../team-b/main", Credits: "1", Origin: "api", IdempotencyKey: "k"}, "is not a Wallet name"},
+		"float syntax": {reportsv1alpha1.UsageSpec{Wallet: "main", Credits: "1e3", Origin: "api", IdempotencyKey: "k"}, "spec.credits"},
+	} {
+		if _, err := debitRequest("ns", "spec", "", c.u); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+	}
+}

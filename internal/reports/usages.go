@@ -20,10 +20,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 
@@ -61,6 +63,9 @@ func debitRequest(namespace, field, defaultKey string, u reportsv1alpha1.UsageSp
 	}
 	if len(missing) > 0 {
 		return ledger.DebitRequest{}, fmt.Errorf("%v: required", missing)
+	}
+	if errs := validation.IsDNS1123Subdomain(u.Wallet); len(errs) > 0 {
+		return ledger.DebitRequest{}, fmt.Errorf("%s.wallet=%q is not a Wallet name: %s", field, u.Wallet, strings.Join(errs, "; "))
 	}
 	credits, err := money.Parse(string(u.Credits))
 	if err == nil && credits <= 0 {
