@@ -21,6 +21,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 
@@ -190,7 +192,22 @@ func (c *csvReport) InputStream(ctx context.Context, _, _ string) (io.ReadCloser
 	go func() {
 		pw.CloseWithError(c.write(ctx, pw))
 	}()
-	return pr, false, "text/csv; charset=utf-8", nil
+	return abortOnError{pr}, false, "text/csv; charset=utf-8", nil
+}
+
+// abortOnError aborts the HTTP response when the export fails part way:
+// the status line is long sent, so ending the body normally would hand
+// the client a truncated file that looks complete. Aborting makes the
+// client see an incomplete transfer instead.
+type abortOnError struct{ io.ReadCloser }
+
+func (a abortOnError) Read(p []byte) (int, error) {
+	n, err := a.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		utilruntime.HandleError(fmt.Errorf("consumption report CSV export failed part way, aborting the response: %w", err))
+		panic(http.ErrAbortHandler)
+	}
+	return n, err
 }
 
 func (c *csvReport) write(ctx context.Context, w io.Writer) error {

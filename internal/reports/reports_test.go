@@ -17,8 +17,11 @@ limitations under the License.
 package reports_test
 
 import (
+	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -32,6 +35,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	reportsv1alpha1 "github.com/walletop/wallet-operator/api/reports/v1alpha1"
@@ -198,6 +202,19 @@ func reportSpecs(backend func() ledger.Store) {
 		}
 		Expect(debits).To(Equal(nDebit))
 		Expect(escaped).To(Equal(1))
+	})
+
+	It("aborts a CSV export that fails part way instead of ending it as if complete", func() {
+		store.Store = brokenEntries{backend()}
+		defer func() { store.Store = backend() }()
+		hc, err := rest.HTTPClientFor(admin)
+		Expect(err).NotTo(HaveOccurred())
+		resp, err := hc.Get(strings.TrimSuffix(admin.Host, "/") + nsPath("team-a", "consumptionreports/main") + "?format=csv")
+		Expect(err).NotTo(HaveOccurred())
+		defer resp.Body.Close()
+		Expect(resp.StatusCode).To(Equal(http.StatusOK)) // sent before the first row
+		_, err = io.ReadAll(resp.Body)
+		Expect(err).To(HaveOccurred(), "the client must see an incomplete transfer")
 	})
 
 	It("pages through transactions to the end, newest first, filtered", func() {
@@ -480,4 +497,11 @@ func reportsKubeconfig(user *envtest.AuthenticatedUser, path string) error {
 		return err
 	}
 	return os.WriteFile(path, b, 0o600)
+}
+
+// brokenEntries is a ledger whose history reads fail.
+type brokenEntries struct{ ledger.Store }
+
+func (brokenEntries) Entries(context.Context, ledger.EntryQuery) (ledger.EntryPage, error) {
+	return ledger.EntryPage{}, errors.New("disk on fire")
 }

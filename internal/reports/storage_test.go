@@ -20,7 +20,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -304,4 +307,43 @@ func TestUsageValidation(t *testing.T) {
 			t.Errorf("%s: %v, want %q", name, err, c.want)
 		}
 	}
+}
+
+// failingEntries fails every Entries call after the first.
+type failingEntries struct {
+	ledger.Store
+	calls int
+}
+
+func (f *failingEntries) Entries(ctx context.Context, q ledger.EntryQuery) (ledger.EntryPage, error) {
+	if f.calls++; f.calls > 1 {
+		return ledger.EntryPage{}, errors.New("disk on fire")
+	}
+	return f.Store.Entries(ctx, q)
+}
+
+func TestCSVAbortsWhenTheExportFailsPartWay(t *testing.T) {
+	s := openLedger(t)
+	ctx := context.Background()
+	if err := s.OpenWallet(ctx, ledger.WalletSpec{Wallet: "ns/w", Currency: "EUR", Rate: money.MustParse("1")}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range csvPageSize + 1 {
+		if _, err := s.Grant(ctx, ledger.GrantRequest{Wallet: "ns/w", Key: fmt.Sprint("g", i), Paid: money.MustParse("1"), Priority: 50}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	c := &csvReport{store: &failingEntries{Store: s}, query: ledger.ConsumptionQuery{Wallet: "ns/w", From: now.Add(-time.Hour), To: now.Add(time.Hour)}}
+	r, _, contentType, err := c.InputStream(ctx, "", "")
+	if err != nil || contentType != "text/csv; charset=utf-8" {
+		t.Fatal(contentType, err)
+	}
+	defer func() {
+		if p := recover(); p != http.ErrAbortHandler {
+			t.Fatalf("recovered %v, want http.ErrAbortHandler", p)
+		}
+	}()
+	_, _ = io.Copy(io.Discard, r)
+	t.Fatal("the copy ended normally")
 }
