@@ -43,7 +43,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -53,7 +52,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -187,26 +185,17 @@ func run(entries, rate, seconds, reportRuns, single, batches, batchSize int) err
 	if out, err := kubectl.CombinedOutput(); err != nil {
 		return fmt.Errorf("applying config/local: %v\n%s", err, out)
 	}
-	opKubeconfig := filepath.Join(dir, "operator.kubeconfig")
-	if err := cluster.WriteImpersonatingKubeconfig(opKubeconfig, aggregation.Namespace, "wallet-operator-controller-manager"); err != nil {
-		return err
+	op, err := cluster.StartOperator(ctx, localcluster.OperatorOptions{
+		Binary: filepath.Join(root, "bin", "wallet-operator"), Ledger: "sqlite://" + ledgerPath, Certs: certs, Output: os.Stderr,
+		Args: []string{"--zap-log-level=error", "--metrics-secure=false"},
+	})
+	if err != nil {
+		return fmt.Errorf("%w (run make build first)", err)
 	}
-	port, metricsPort := freePort(), freePort()
-	op := exec.Command(filepath.Join(root, "bin", "wallet-operator"), "--kubeconfig", opKubeconfig, "--ledger", "sqlite://"+ledgerPath,
-		"--health-probe-bind-address=127.0.0.1:0", "--zap-log-level=error",
-		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metricsPort), "--metrics-secure=false",
-		"--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", port),
-		"--tls-cert-file="+certs.ServingCert, "--tls-private-key-file="+certs.ServingKey)
-	op.Stdout, op.Stderr = os.Stderr, os.Stderr
-	if err := op.Start(); err != nil {
-		return fmt.Errorf("bin/wallet-operator: %w (run make build first)", err)
-	}
-	defer func() { _ = op.Process.Signal(syscall.SIGTERM); _ = op.Wait() }()
+	defer op.Stop()
+	metricsPort := op.MetricsPort
 	admin, err := client.New(cluster.Config, client.Options{})
 	if err != nil {
-		return err
-	}
-	if err := aggregation.Register(ctx, admin, certs, port); err != nil {
 		return err
 	}
 	cfg, err := financeIdentity(ctx, admin, cluster.Config)
@@ -238,7 +227,7 @@ func run(entries, rate, seconds, reportRuns, single, batches, batchSize int) err
 	if code, b, err := do("GET", basePath+"/balances/w0", nil); err != nil || code != 200 {
 		return fmt.Errorf("first balance get: %d %s %v", code, b, err)
 	}
-	pid := op.Process.Pid
+	pid := op.PID()
 	fmt.Printf("operator at start: RSS %d MiB\n\n", loadtest.RSS(pid)>>20)
 
 	// 1. Balance gets at a fixed rate.
@@ -463,11 +452,3 @@ func heapInuse(port int) int64 {
 	return 0
 }
 
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}

@@ -23,28 +23,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"syscall"
-	"time"
 
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/walletop/wallet-operator/internal/aggregation"
 	"github.com/walletop/wallet-operator/internal/localcluster"
 	"github.com/walletop/wallet-operator/internal/testenv"
-)
-
-const (
-	operatorNamespace = "wallet-operator-system"
-	operatorSA        = "wallet-operator-controller-manager"
 )
 
 func main() {
@@ -123,22 +113,6 @@ func run() error {
 		return fmt.Errorf("applying config/local: %w", err)
 	}
 
-	managerKubeconfig := filepath.Join(dir, "manager.kubeconfig")
-	if err := cluster.WriteImpersonatingKubeconfig(managerKubeconfig, operatorNamespace, operatorSA); err != nil {
-		return err
-	}
-	probePort, err := freePort()
-	if err != nil {
-		return err
-	}
-	metricsPort, err := freePort()
-	if err != nil {
-		return err
-	}
-	reportsPort, err := freePort()
-	if err != nil {
-		return err
-	}
 	logPath := filepath.Join(dir, "operator.log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -146,48 +120,20 @@ func run() error {
 	}
 	defer logFile.Close()
 
-	say("starting the operator as ServiceAccount %s/%s (log: %s)", operatorNamespace, operatorSA, logPath)
-	manager := exec.Command(binary,
-		"--kubeconfig", managerKubeconfig,
-		"--ledger", "sqlite://"+filepath.Join(dir, "ledger.db"),
-		"--leader-elect",
-		"--leader-election-namespace", operatorNamespace,
-		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", probePort),
-		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metricsPort),
-		"--bind-address=127.0.0.1", fmt.Sprintf("--secure-port=%d", reportsPort),
-		"--tls-cert-file="+certs.ServingCert, "--tls-private-key-file="+certs.ServingKey,
-	)
-	manager.Stdout = logFile
-	manager.Stderr = logFile
-	if err := manager.Start(); err != nil {
-		return fmt.Errorf("starting %s: %w", binary, err)
+	say("starting the operator as ServiceAccount %s/%s and registering the reports API (log: %s)",
+		localcluster.OperatorNamespace, localcluster.OperatorServiceAccount, logPath)
+	operator, err := cluster.StartOperator(ctx, localcluster.OperatorOptions{
+		Binary: binary, Ledger: "sqlite://" + filepath.Join(dir, "ledger.db"), Certs: certs, Output: logFile,
+	})
+	if err != nil {
+		return fmt.Errorf("%w (see %s)", err, logPath)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- manager.Wait() }()
 	defer func() {
-		if manager.ProcessState == nil {
-			say("stopping the operator")
-			_ = manager.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(30 * time.Second):
-				_ = manager.Process.Kill()
-				<-exited
-			}
+		say("stopping the operator")
+		if err := operator.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "run-local: stopping the operator:", err)
 		}
 	}()
-	if err := waitReady(ctx, probePort, exited); err != nil {
-		return fmt.Errorf("the operator did not become ready (see %s): %w", logPath, err)
-	}
-
-	say("registering the reports API (APIService v1alpha1.reports.walletop.io -> 127.0.0.1:%d)", reportsPort)
-	admin, err := client.New(cluster.Config, client.Options{})
-	if err != nil {
-		return err
-	}
-	if err := aggregation.Register(ctx, admin, certs, reportsPort); err != nil {
-		return fmt.Errorf("the reports API did not become available (see %s): %w", logPath, err)
-	}
 
 	say("applying config/samples")
 	if err := kubectl("apply", "-k", "config/samples"); err != nil {
@@ -208,45 +154,15 @@ wallet-operator is running against a local control plane. In another shell:
 Operator log: %s
 Metrics (HTTPS, needs a token): https://127.0.0.1:%d/metrics
 Press Ctrl-C to stop; the next 'make run' reuses the data in %s.
-`, cluster.Kubeconfig, logPath, metricsPort, dir)
+`, cluster.Kubeconfig, logPath, operator.MetricsPort, dir)
 
 	select {
 	case <-ctx.Done():
 		fmt.Println()
 		return nil
-	case err := <-exited:
+	case err := <-operator.Exited():
 		return fmt.Errorf("the operator exited (see %s): %v", logPath, err)
 	}
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
 
-func waitReady(ctx context.Context, port int, exited <-chan error) error {
-	url := fmt.Sprintf("http://127.0.0.1:%d/readyz", port)
-	deadline := time.After(60 * time.Second)
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case err := <-exited:
-			return fmt.Errorf("exited: %v", err)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-deadline:
-			return errors.New("timed out after 60s")
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
