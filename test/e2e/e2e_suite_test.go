@@ -20,10 +20,13 @@ limitations under the License.
 //   - with E2E_KUBECONFIG set, against that cluster (kind, or any other),
 //     where the operator is already deployed (hack/kind-e2e.sh does both);
 //   - without it, against a local control plane (internal/localcluster) they
-//     start themselves, with CRDs and RBAC from config/local.
+//     start themselves, with CRDs and RBAC from config/local, the
+//     aggregation layer on and the operator built from this tree running as
+//     its ServiceAccount (as make run does).
 package e2e
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,15 +36,20 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/walletop/wallet-operator/internal/aggregation"
 	"github.com/walletop/wallet-operator/internal/localcluster"
 	"github.com/walletop/wallet-operator/internal/testenv"
 )
 
 var (
-	root       string
-	kubeconfig string
-	local      *localcluster.Cluster
-	localOpts  localcluster.Options
+	root         string
+	kubeconfig   string
+	local        *localcluster.Cluster
+	localOpts    localcluster.Options
+	operator     *localcluster.Operator
+	operatorOpts localcluster.OperatorOptions
 )
 
 func TestE2E(t *testing.T) {
@@ -64,18 +72,37 @@ var _ = BeforeSuite(func() {
 	if err != nil {
 		testenv.Missing(err, func(m string) { Skip(m) }, func(m string) { Fail(m) })
 	}
+	dir := GinkgoT().TempDir()
+	binary := filepath.Join(dir, "wallet-operator")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Dir = root
+	out, err := build.CombinedOutput()
+	Expect(err).NotTo(HaveOccurred(), "go build:\n%s", out)
+	certs, err := aggregation.Generate(filepath.Join(dir, "certs"))
+	Expect(err).NotTo(HaveOccurred())
 	localOpts = localcluster.Options{
-		Dir:     GinkgoT().TempDir(),
+		Dir:     dir,
 		Assets:  assets,
 		CRDDirs: []string{filepath.Join(root, "config", "crd", "bases")},
+		ConfigureAPIServer: func(api *envtest.APIServer) error {
+			aggregation.ConfigureAPIServer(api, certs)
+			return nil
+		},
 	}
 	local, err = localcluster.Start(localOpts)
 	Expect(err).NotTo(HaveOccurred())
 	kubeconfig = local.Kubeconfig
 	kubectl("apply", "--server-side", "-k", "config/local")
+	operatorOpts = localcluster.OperatorOptions{Binary: binary, Ledger: "sqlite://" + filepath.Join(dir, "ledger.db"),
+		Certs: certs, Output: GinkgoWriter}
+	operator, err = local.StartOperator(context.Background(), operatorOpts)
+	Expect(err).NotTo(HaveOccurred())
 })
 
 var _ = AfterSuite(func() {
+	if operator != nil {
+		Expect(operator.Stop()).To(Succeed())
+	}
 	if local != nil {
 		Expect(local.Stop()).To(Succeed())
 	}
