@@ -352,12 +352,10 @@ func (s *SQLStore) runTx(batch []*job, results []jobResult) (err error) {
 					return err
 				}
 			}
-			if w != nil {
-				if err := s.loadKeys(ctx, tx, w, keys[n]); err != nil {
-					return err
-				}
-			}
 			states[n] = w // nil: not found
+		}
+		if err := s.loadKeysBulk(ctx, tx, names, states, keys); err != nil {
+			return err
 		}
 	}
 	if s.d.SingleWriter {
@@ -660,6 +658,75 @@ func (s *SQLStore) addGrants(ctx context.Context, tx *sql.Tx, wallets map[int64]
 
 // loadKeys loads the entries with the given keys (with their grants, and the
 // grant a loaded refund refers to) into the state.
+// loadKeysBulk looks up the entries of a batch's idempotency keys, for
+// every wallet of the batch, a few statements in all instead of one per
+// key; what the entries found refer to (the grant of a refund, a grant's
+// grants) is then loaded as loadKeys does.
+func (s *SQLStore) loadKeysBulk(ctx context.Context, tx *sql.Tx, names []string, states map[string]*walletState, keys map[string][]string) error {
+	byID := map[int64]*walletState{}
+	var pairs [][]any
+	for _, n := range names {
+		w := states[n]
+		if w == nil {
+			continue
+		}
+		byID[w.id] = w
+		for _, k := range keys[n] {
+			if k != "" && w.entries[k] == nil {
+				pairs = append(pairs, []any{w.id, k})
+			}
+		}
+	}
+	found := map[*walletState][]*entryRow{}
+	for len(pairs) > 0 {
+		n := 1
+		for _, c := range chunkSizes {
+			if c <= len(pairs) && 2*c <= s.d.MaxParams {
+				n = c
+				break
+			}
+		}
+		st, err := s.prep(ctx, tx, `SELECT `+entryCols+`, wallet_id FROM entries WHERE (wallet_id, key) IN (VALUES `+
+			strings.TrimSuffix(strings.Repeat("(?,?),", n), ",")+`)`)
+		if err != nil {
+			return err
+		}
+		args := make([]any, 0, 2*n)
+		for _, p := range pairs[:n] {
+			args = append(args, p...)
+		}
+		pairs = pairs[n:]
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return fmt.Errorf("ledger: loading entries: %w", err)
+		}
+		for rows.Next() {
+			var walletID int64
+			e, err := scanEntry(rows, &walletID)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			if w := byID[walletID]; w != nil && w.entries[e.key] == nil {
+				w.entries[e.key] = e
+				found[w] = append(found[w], e)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	for _, n := range names { // in name order, as everything else
+		if w := states[n]; w != nil && len(found[w]) > 0 {
+			if err := s.followEntries(ctx, tx, w, found[w]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func (s *SQLStore) loadKeys(ctx context.Context, tx *sql.Tx, w *walletState, keys []string) error {
 	if len(keys) == 0 {
 		return nil
@@ -669,8 +736,7 @@ func (s *SQLStore) loadKeys(ctx context.Context, tx *sql.Tx, w *walletState, key
 		return err
 	}
 	var loaded []*entryRow
-	for i := 0; i < len(keys); i++ {
-		k := keys[i]
+	for _, k := range keys {
 		if k == "" || w.entries[k] != nil {
 			continue
 		}
@@ -683,9 +749,22 @@ func (s *SQLStore) loadKeys(ctx context.Context, tx *sql.Tx, w *walletState, key
 		}
 		w.entries[k] = e
 		loaded = append(loaded, e)
-		if e.typ == EntryRefund && e.ref != "" {
-			keys = append(keys, e.ref) // the grant a refund refers to
+	}
+	return s.followEntries(ctx, tx, w, loaded)
+}
+
+// followEntries loads what entries just found refer to: the grant entry a
+// refund refers to, and the grants (live or not) of grant and adjustment
+// entries.
+func (s *SQLStore) followEntries(ctx context.Context, tx *sql.Tx, w *walletState, loaded []*entryRow) error {
+	var refs []string
+	for _, e := range loaded {
+		if e.typ == EntryRefund && e.ref != "" && w.entries[e.ref] == nil {
+			refs = append(refs, e.ref)
 		}
+	}
+	if err := s.loadKeys(ctx, tx, w, refs); err != nil {
+		return err
 	}
 	added := false
 	for _, e := range loaded {
