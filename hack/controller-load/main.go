@@ -137,6 +137,9 @@ func run(n, wallets, workers int, heapProfile, cpuProfile string) error {
 		"--metrics-bind-address=0", "--health-probe-bind-address=127.0.0.1:0", "--auto-topup-ttl=0", "--zap-log-level=error",
 		"--pprof-bind-address="+pprofAddr)
 	op.Stdout, op.Stderr = os.Stderr, os.Stderr
+	if v := os.Getenv("OPERATOR_GOGC"); v != "" {
+		op.Env = append(os.Environ(), "GOGC="+v) // the operator only, not the control plane
+	}
 	if err := op.Start(); err != nil {
 		return fmt.Errorf("%s: %w (run make build first)", binary, err)
 	}
