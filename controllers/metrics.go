@@ -109,3 +109,18 @@ func (i instrumented) Balance(ctx context.Context, wallet string) (ledger.Balanc
 	defer observe("balance", time.Now())
 	return i.Store.Balance(ctx, wallet)
 }
+
+func (i instrumented) DebitBatch(ctx context.Context, reqs []ledger.DebitRequest) ([]ledger.Result, []error) {
+	defer observe("debit_batch", time.Now())
+	return i.Store.DebitBatch(ctx, reqs)
+}
+
+func (i instrumented) Consumption(ctx context.Context, q ledger.ConsumptionQuery) ([]ledger.Period, error) {
+	defer observe("consumption", time.Now())
+	return i.Store.Consumption(ctx, q)
+}
+
+func (i instrumented) Entries(ctx context.Context, q ledger.EntryQuery) (ledger.EntryPage, error) {
+	defer observe("entries", time.Now())
+	return i.Store.Entries(ctx, q)
+}
