@@ -48,14 +48,17 @@ var (
 
 func newBalanceREST(store ledger.Store, now func() time.Time) *balanceREST {
 	return &balanceREST{store: store, now: now, tabler: tabler{
-		columns: columns("Wallet", "Currency", "Balance", "Paid", "Granted", "Pending", "Next Expiration", "Computed At"),
+		// -o wide adds the debt, the money value and whether the wallet is terminated
+		columns: wide(columns("Wallet", "Currency", "Balance", "Paid", "Granted", "Pending", "Next Expiration", "Computed At",
+			"Debt", "Money Balance", "Terminated"), 8),
 		cells: func(o runtime.Object) []any {
 			b := o.(*reportsv1alpha1.Balance)
 			next := "<none>"
 			if b.NextExpiration != nil {
 				next = b.NextExpiration.Credits + " at " + timeCell(&b.NextExpiration.At)
 			}
-			return []any{b.Name, b.Currency, b.Balance, b.Paid, b.Granted, b.Pending, next, timeCell(&b.ComputedAt)}
+			return []any{b.Name, b.Currency, b.Balance, b.Paid, b.Granted, b.Pending, next, timeCell(&b.ComputedAt),
+				b.Debt, b.MoneyBalance + " " + b.Currency, b.Terminated}
 		},
 	}}
 }

@@ -113,6 +113,10 @@ func reportSpecs(backend func() ledger.Store) {
 		Expect(lines[1]).To(ContainSubstring("250 at " + time.Now().Add(30*24*time.Hour).UTC().Format("2006-01-02")))
 		Expect(strings.Fields(lines[2])[:2]).To(Equal([]string{"spare", "EUR"}))
 
+		out, err = kubectl(adminKC, "get", "balances", "-n", "team-a", "-o", "wide")
+		Expect(err).NotTo(HaveOccurred(), out)
+		Expect(strings.Fields(strings.Split(out, "\n")[1])[10:]).To(Equal([]string{"0", "12.4", "USD", "false"}))
+
 		out, err = kubectl(adminKC, "get", "balances", "-A", "-o", "name")
 		Expect(err).NotTo(HaveOccurred(), out)
 		Expect(strings.Fields(out)).To(HaveLen(3))

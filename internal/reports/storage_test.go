@@ -271,7 +271,7 @@ func TestBalanceGetAndList(t *testing.T) {
 		t.Fatalf("list all: %+v %v", lobj, err)
 	}
 	table, err := r.ConvertToTable(ctx, b, nil)
-	if err != nil || table.Rows[0].Cells[2] != "12.5" || table.ColumnDefinitions[6].Name != "Next Expiration" {
+	if err != nil || table.Rows[0].Cells[2] != "12.5" || table.ColumnDefinitions[6].Name != "Next Expiration" || table.ColumnDefinitions[8].Priority != 1 {
 		t.Fatalf("table %+v %v", table, err)
 	}
 }

@@ -42,6 +42,14 @@ func columns(names ...string) []metav1.TableColumnDefinition {
 	return defs
 }
 
+// wide marks the columns from index from on as -o wide only.
+func wide(defs []metav1.TableColumnDefinition, from int) []metav1.TableColumnDefinition {
+	for i := from; i < len(defs); i++ {
+		defs[i].Priority = 1
+	}
+	return defs
+}
+
 // ConvertToTable implements rest.TableConvertor.
 func (t tabler) ConvertToTable(_ context.Context, obj runtime.Object, _ runtime.Object) (*metav1.Table, error) {
 	table := &metav1.Table{ColumnDefinitions: t.columns}
