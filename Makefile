@@ -43,12 +43,16 @@ fmt: ## go fmt.
 vet: ## go vet.
 	$(GO) vet ./...
 
+.PHONY: fmtcheck
+fmtcheck: ## Fail if a Go file is not gofmt-formatted.
+	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "not gofmt-formatted (run make fmt):"; echo "$$out"; exit 1; fi
+
 .PHONY: controlplane
 controlplane: ## Build kube-apiserver and etcd from the Go module proxy into bin/k8s/ (once).
 	@hack/build-controlplane.sh >/dev/null
 
 .PHONY: test
-test: controlplane vet ## Run every test: unit, generated-file checks, envtest suites.
+test: controlplane vet fmtcheck ## Run every test: unit, generated-file checks, envtest suites.
 	KUBEBUILDER_ASSETS="$$(hack/build-controlplane.sh 2>/dev/null | tail -n1)" \
 	  $(GO) test ./... -count=1 -timeout 40m
 

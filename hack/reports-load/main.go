@@ -451,4 +451,3 @@ func heapInuse(port int) int64 {
 	}
 	return 0
 }
-

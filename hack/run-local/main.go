@@ -164,5 +164,3 @@ Press Ctrl-C to stop; the next 'make run' reuses the data in %s.
 		return fmt.Errorf("the operator exited (see %s): %v", logPath, err)
 	}
 }
-
-
