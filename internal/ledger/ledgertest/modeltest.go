@@ -163,6 +163,25 @@ func (g *gen) next() op {
 			req.Timestamp = now().Add(-time.Duration(g.rng.IntN(48*60)) * time.Minute)
 		}
 		o = op{"debit", func() (ledger.Result, error) { return g.s.Debit(ctx, req) }, func() (mResult, error) { return g.m.debit(req, now()) }}
+		if g.rng.IntN(3) == 0 {
+			// the same through DebitBatch, with up to two more debits before it
+			reqs := []ledger.DebitRequest{req}
+			for range g.rng.IntN(3) {
+				more := ledger.DebitRequest{Wallet: g.wallet, Key: g.key(), Credits: g.amount(), Origin: "batch"}
+				reqs = append([]ledger.DebitRequest{more}, reqs...)
+			}
+			o = op{"debit", func() (ledger.Result, error) {
+				results, errs := g.s.DebitBatch(ctx, reqs)
+				return results[len(reqs)-1], errs[len(reqs)-1]
+			}, func() (mResult, error) {
+				var r mResult
+				var err error
+				for _, q := range reqs {
+					r, err = g.m.debit(q, now())
+				}
+				return r, err
+			}}
+		}
 	case r < 52:
 		req := ledger.VoidRequest{Wallet: g.wallet, Key: g.key(), Credits: g.amount() / 3}
 		if req.Credits == 0 {
