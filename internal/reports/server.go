@@ -32,6 +32,8 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
+	kubeinformers "k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
 	restclient "k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -48,6 +50,9 @@ type Options struct {
 	SecureServing  *genericoptions.SecureServingOptionsWithLoopback
 	Authentication *genericoptions.DelegatingAuthenticationOptions
 	Authorization  *genericoptions.DelegatingAuthorizationOptions
+	// FlowControl turns API Priority and Fairness on in the reports server
+	// (it reads FlowSchemas and PriorityLevelConfigurations from the cluster).
+	FlowControl bool
 	// Now is the clock (tests inject one); nil: time.Now.
 	Now func() time.Time
 }
@@ -64,6 +69,7 @@ func NewOptions() *Options {
 		SecureServing:  genericoptions.NewSecureServingOptions().WithLoopback(),
 		Authentication: genericoptions.NewDelegatingAuthenticationOptions(),
 		Authorization:  genericoptions.NewDelegatingAuthorizationOptions(),
+		FlowControl:    true,
 	}
 	o.SecureServing.BindPort = DefaultPort
 	o.SecureServing.HTTP2MaxStreamsPerConnection = 1000 // the kube-apiserver multiplexes every caller on few connections
@@ -78,6 +84,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	o.SecureServing.AddFlags(fs)
 	o.Authentication.AddFlags(fs)
 	o.Authorization.AddFlags(fs)
+	fs.BoolVar(&o.FlowControl, "enable-priority-and-fairness", o.FlowControl,
+		"Apply API Priority and Fairness in the reports server too (FlowSchemas and PriorityLevelConfigurations of the cluster; needs config/apiservice's flow-control RBAC).")
 }
 
 // UseKubeconfig makes delegated authentication and authorization talk to
@@ -156,6 +164,11 @@ func New(o *Options, store ledger.Store) (*Server, error) {
 	if err := o.Authorization.ApplyTo(&cfg.Authorization); err != nil {
 		return nil, err
 	}
+	if o.FlowControl {
+		if err := o.applyFlowControl(cfg); err != nil {
+			return nil, fmt.Errorf("reports server: priority and fairness: %w", err)
+		}
+	}
 	generic, err := cfg.Complete().New("wallet-operator-reports", genericapiserver.NewEmptyDelegate())
 	if err != nil {
 		return nil, err
@@ -177,6 +190,32 @@ func New(o *Options, store ledger.Store) (*Server, error) {
 		return nil, err
 	}
 	return &Server{generic: generic}, nil
+}
+
+// applyFlowControl turns API Priority and Fairness on, as kube-apiserver
+// and kueue's visibility server do: requests are classified by the
+// cluster's FlowSchemas (config/apiservice ships one for this API) and
+// queued per priority level. The informers use the delegation kubeconfig.
+func (o *Options) applyFlowControl(cfg *genericapiserver.RecommendedConfig) error {
+	var restCfg *restclient.Config
+	var err error
+	if path := o.Authorization.RemoteKubeConfigFile; path != "" {
+		restCfg, err = clientcmd.BuildConfigFromFlags("", path)
+	} else {
+		restCfg, err = restclient.InClusterConfig()
+	}
+	if err != nil {
+		return err
+	}
+	clientset, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return err
+	}
+	cfg.SharedInformerFactory = kubeinformers.NewSharedInformerFactory(clientset, 10*time.Minute)
+	features := genericoptions.NewFeatureOptions()
+	features.EnablePriorityAndFairness = true
+	features.EnableProfiling = false
+	return features.ApplyTo(&cfg.Config, clientset, cfg.SharedInformerFactory)
 }
 
 // Start serves until ctx ends (a controller-runtime Runnable).
