@@ -297,7 +297,7 @@ func TestUsageValidation(t *testing.T) {
 		u    reportsv1alpha1.UsageSpec
 		want string
 	}{
-		"missing":      {reportsv1alpha1.UsageSpec{}, "spec.wallet spec.credits spec.origin spec.idempotencyKey]: required"},
+		"missing":      {reportsv1alpha1.UsageSpec{}, "spec.wallet, spec.credits, spec.origin, spec.idempotencyKey: required"},
 		"zero":         {reportsv1alpha1.UsageSpec{Wallet: "main", Credits: "0", Origin: "api", IdempotencyKey: "k"}, "must be more than zero"},
 		"7 digits":     {reportsv1alpha1.UsageSpec{Wallet: "main", Credits: "0.0000001", Origin: "api", IdempotencyKey: "k"}, "spec.credits"},
 		"slash":        {reportsv1alpha1.UsageSpec{Wallet: "../team-b/main", Credits: "1", Origin: "api", IdempotencyKey: "k"}, "is not a Wallet name"},

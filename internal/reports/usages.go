@@ -62,7 +62,7 @@ func debitRequest(namespace, field, defaultKey string, u reportsv1alpha1.UsageSp
 		missing = append(missing, field+".idempotencyKey")
 	}
 	if len(missing) > 0 {
-		return ledger.DebitRequest{}, fmt.Errorf("%v: required", missing)
+		return ledger.DebitRequest{}, fmt.Errorf("%s: required", strings.Join(missing, ", "))
 	}
 	if errs := validation.IsDNS1123Subdomain(u.Wallet); len(errs) > 0 {
 		return ledger.DebitRequest{}, fmt.Errorf("%s.wallet=%q is not a Wallet name: %s", field, u.Wallet, strings.Join(errs, "; "))
