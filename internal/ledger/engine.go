@@ -1176,12 +1176,14 @@ const MaxDebitsPerJob = 500
 // results and errors are in the order of reqs.
 func (s *SQLStore) DebitBatch(ctx context.Context, reqs []DebitRequest) ([]Result, []error) {
 	results, errs := make([]Result, len(reqs)), make([]error, len(reqs))
+	hashes := make([]int64, len(reqs)) // here, not on the committer
 	byWallet := map[string][]int{}
 	var order []string
 	for i, req := range reqs {
 		if errs[i] = checkKey(req.Key); errs[i] != nil {
 			continue
 		}
+		hashes[i] = fingerprint(req, func(r *DebitRequest) { r.Key = "" })
 		if _, ok := byWallet[req.Wallet]; !ok {
 			order = append(order, req.Wallet)
 		}
@@ -1201,9 +1203,7 @@ func (s *SQLStore) DebitBatch(ctx context.Context, reqs []DebitRequest) ([]Resul
 				v, err := s.submit(ctx, &job{wallet: wallet, keys: keys, write: true, fn: func(w *walletState, now int64) (any, error) {
 					out := make([]jobResult, len(chunk))
 					for k, i := range chunk {
-						req := reqs[i]
-						h := fingerprint(req, func(r *DebitRequest) { r.Key = "" })
-						r, err := w.debit(req, h, now)
+						r, err := w.debit(reqs[i], hashes[i], now)
 						out[k] = jobResult{v: r, err: err}
 					}
 					return out, nil

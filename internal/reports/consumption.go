@@ -224,12 +224,8 @@ func (c *csvReport) write(ctx context.Context, w io.Writer) error {
 			return err
 		}
 		for _, e := range page.Entries {
-			amount := ""
-			if m, err := money.MulRate(e.Credits, c.rate); err == nil {
-				amount = m.String()
-			}
 			row = append(row[:0], e.ID, strconv.FormatInt(e.Seq, 10), e.Timestamp.UTC().Format(time.RFC3339Nano), e.AppliedAt.UTC().Format(time.RFC3339Nano),
-				string(e.Type), string(e.Status), e.Credits.String(), e.Paid.String(), e.Granted.String(), e.BalanceAfter.String(), amount, c.currency,
+				string(e.Type), string(e.Status), e.Credits.String(), e.Paid.String(), e.Granted.String(), e.BalanceAfter.String(), moneyValue(e.Credits, c.rate), c.currency,
 				SafeCell(e.Origin), SafeCell(e.Endpoint), SafeCell(e.Ref), SafeCell(e.Key), SafeCell(e.Description))
 			if err := cw.Write(row); err != nil {
 				return err

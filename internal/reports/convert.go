@@ -47,6 +47,17 @@ func orEmpty(m money.Micros) string {
 	return m.String()
 }
 
+// moneyValue is credits x rate, exact (rounded half away from zero to the
+// micro-unit); empty when the product does not fit an amount (over about
+// 9.2 trillion), never a wrong number.
+func moneyValue(credits, rate money.Micros) string {
+	m, err := money.MulRate(credits, rate)
+	if err != nil {
+		return ""
+	}
+	return m.String()
+}
+
 func balanceObject(namespace, name string, b ledger.Balance) *reportsv1alpha1.Balance {
 	out := &reportsv1alpha1.Balance{
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
@@ -55,9 +66,7 @@ func balanceObject(namespace, name string, b ledger.Balance) *reportsv1alpha1.Ba
 		Pending: b.Pending.String(), Debt: b.Debt.String(),
 		Terminated: b.Terminated, LedgerSequence: b.Sequence, ComputedAt: mt(b.ComputedAt),
 	}
-	if m, err := money.MulRate(b.Available, b.Rate); err == nil {
-		out.MoneyBalance = m.String()
-	}
+	out.MoneyBalance = moneyValue(b.Available, b.Rate)
 	if b.NextExpiration != nil {
 		out.NextExpiration = &reportsv1alpha1.Expiration{At: mt(b.NextExpiration.At), Credits: b.NextExpiration.Credits.String()}
 	}
@@ -105,8 +114,6 @@ func paymentObject(namespace, wallet string, b ledger.Balance, e ledger.Entry) r
 			p.Status = k
 		}
 	}
-	if m, err := money.MulRate(credits, b.Rate); err == nil {
-		p.Amount = m.String()
-	}
+	p.Amount = moneyValue(credits, b.Rate)
 	return p
 }

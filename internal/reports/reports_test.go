@@ -26,6 +26,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -478,17 +479,19 @@ spec:
 							"spec": map[string]any{"wallet": "main", "credits": "1", "origin": "x", "idempotencyKey": "role-" + role}}).code
 					},
 				}
-				for resource, do := range requests {
-					want := http.StatusForbidden
-					for _, a := range allowed {
-						if a == resource {
-							want = http.StatusOK
-							if resource == "usages" {
-								want = http.StatusCreated
-							}
-						}
+				// Wait until the binding is in effect (the allowed requests pass),
+				// and only then check the refusals: before it, everything is 403.
+				for _, resource := range allowed {
+					want := http.StatusOK
+					if resource == "usages" {
+						want = http.StatusCreated
 					}
-					Eventually(do).Should(Equal(want), role+" on "+resource)
+					Eventually(requests[resource]).Should(Equal(want), role+" on "+resource)
+				}
+				for resource, do := range requests {
+					if !slices.Contains(allowed, resource) {
+						Expect(do()).To(Equal(http.StatusForbidden), role+" on "+resource)
+					}
 				}
 			}
 		})

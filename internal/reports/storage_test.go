@@ -347,3 +347,12 @@ func TestCSVAbortsWhenTheExportFailsPartWay(t *testing.T) {
 	_, _ = io.Copy(io.Discard, r)
 	t.Fatal("the copy ended normally")
 }
+
+func TestMoneyValue(t *testing.T) {
+	if got := moneyValue(money.MustParse("1240"), money.MustParse("0.01")); got != "12.4" {
+		t.Fatalf("1240 x 0.01 = %q", got)
+	}
+	if got := moneyValue(money.MustParse("999999999999"), money.MustParse("100")); got != "" {
+		t.Fatalf("an overflowing product must be left empty, got %q", got)
+	}
+}

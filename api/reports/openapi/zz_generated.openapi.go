@@ -196,7 +196,7 @@ func schema_wallet_operator_api_reports_v1alpha1_Balance(ref common.ReferenceCal
 					},
 					"moneyBalance": {
 						SchemaProps: spec.SchemaProps{
-							Description: "MoneyBalance is Balance times Rate, in Currency.",
+							Description: "MoneyBalance is Balance times Rate, in Currency; empty if the product exceeds the largest amount (about 9.2 trillion).",
 							Default:     "",
 							Type:        []string{"string"},
 							Format:      "",

@@ -48,7 +48,8 @@ type Balance struct {
 	Pending string `json:"pending"`
 	// Debt is usage drawn on the overdraft, repaid by the next credits.
 	Debt string `json:"debt"`
-	// MoneyBalance is Balance times Rate, in Currency.
+	// MoneyBalance is Balance times Rate, in Currency; empty if the product
+	// exceeds the largest amount (about 9.2 trillion).
 	MoneyBalance string `json:"moneyBalance"`
 	// NextExpiration is the next time credits expire and how many.
 	// +optional
