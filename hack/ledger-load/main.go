@@ -123,8 +123,11 @@ func open(ctx context.Context, backend string, o ledger.Options) (store, func() 
 				return 0, err
 			}
 			var n int64
-			err := s.DB().QueryRow(`SELECT pg_database_size(current_database())`).Scan(&n)
-			return n, err
+			if err := s.DB().QueryRow(`SELECT pg_database_size(current_database())`).Scan(&n); err != nil {
+				return 0, err
+			}
+			printRelations(s.DB())
+			return n, nil
 		}
 		return s, size, func() { s.Close(); pg.Stop() }, nil
 	}
@@ -284,3 +287,23 @@ func report(ctx context.Context, backend string, n int) error {
 type fixedClock struct{ t time.Time }
 
 func (c fixedClock) Now() time.Time { return c.t }
+
+// printRelations writes the size of each of the ledger's tables and indexes
+// to stderr, so that bytes per posting can be traced to where they go.
+func printRelations(db *sql.DB) {
+	rows, err := db.Query(`SELECT c.relname, pg_relation_size(c.oid), c.reltuples::bigint
+		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = 'public' AND c.relkind IN ('r', 'i') ORDER BY 2 DESC`)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "relation sizes:", err)
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var size, tuples int64
+		if rows.Scan(&name, &size, &tuples) == nil {
+			fmt.Fprintf(os.Stderr, "  %-24s %10d bytes %9d rows\n", name, size, tuples)
+		}
+	}
+}

@@ -109,7 +109,7 @@ type querier interface {
 }
 
 func (s *SQLStore) liveGrants(ctx context.Context, db querier, walletID int64) ([]*grantRow, error) {
-	rows, err := db.QueryContext(ctx, s.q(`SELECT `+grantCols+` FROM grants g JOIN entries e ON e.id = g.entry_id WHERE g.wallet_id = ? AND g.live = 1 ORDER BY g.id`), walletID)
+	rows, err := db.QueryContext(ctx, s.q(`SELECT `+grantCols+` FROM grants g WHERE g.wallet_id = ? AND g.live = 1 ORDER BY g.id`), walletID)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +205,7 @@ func (s *SQLStore) Grants(ctx context.Context, wallet string) ([]Grant, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+grantCols+` FROM grants g JOIN entries e ON e.id = g.entry_id WHERE g.wallet_id = ? ORDER BY g.id`), w.id)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+grantCols+` FROM grants g WHERE g.wallet_id = ? ORDER BY g.id`), w.id)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -186,5 +187,70 @@ func TestChangesReachOtherReplicas(t *testing.T) {
 		case <-deadline:
 			t.Fatal("b never heard of a's write")
 		}
+	}
+}
+
+// TestStatisticsFollowGrowth: statistics taken while the ledger was tiny
+// (one entry: every column looks unique) would have the planner find
+// idempotency keys through the (wallet, seq) index, reading a wallet's
+// whole history per lookup. The store refreshes them as its entries double,
+// after which a key lookup is planned on the unique (wallet, key) index.
+func TestStatisticsFollowGrowth(t *testing.T) {
+	s, err := postgres.Open(t.Context(), newDatabase(t), ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	if err := s.OpenWallet(ctx, ledger.WalletSpec{Wallet: "hot", Currency: "USD", Rate: 1_000_000}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Grant(ctx, ledger.GrantRequest{Wallet: "hot", Key: "g", Paid: 500_000_000, Priority: 50}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB().ExecContext(ctx, `ANALYZE entries`); err != nil {
+		t.Fatal(err)
+	}
+	analyzed := func() (n int64) {
+		if err := s.DB().QueryRowContext(ctx, `SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'entries'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := analyzed()
+	var reqs []ledger.DebitRequest
+	for i := range 1500 {
+		reqs = append(reqs, ledger.DebitRequest{Wallet: "hot", Key: fmt.Sprint("d-", i), Credits: 1_000, Origin: "api"})
+	}
+	if _, errs := s.DebitBatch(ctx, reqs); errs != nil {
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for analyzed() == before { // the statistics reach the server asynchronously
+		if time.Now().After(deadline) {
+			t.Fatal("the store never refreshed the entries' statistics")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var plan string
+	rows, err := s.DB().QueryContext(ctx, `EXPLAIN SELECT e.* FROM unnest('{1}'::bigint[], '{d-7}'::text[]) AS k(kw, kk)
+		CROSS JOIN LATERAL (SELECT id FROM entries WHERE wallet_id = k.kw AND key = k.kk OFFSET 0) e`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan += line + "\n"
+	}
+	rows.Close()
+	if !strings.Contains(plan, "entries_key") {
+		t.Fatalf("a key lookup is not planned on entries_key:\n%s", plan)
 	}
 }
