@@ -64,6 +64,15 @@ type Dialect struct {
 	Analyze string
 }
 
+// AtVersion is the dialect with its first version migrations only (0: all
+// of them), for upgrade tests.
+func (d Dialect) AtVersion(version int) Dialect {
+	if version > 0 {
+		d.Migrations = d.Migrations[:version]
+	}
+	return d
+}
+
 // Options tune a SQL store.
 type Options struct {
 	Clock Clock

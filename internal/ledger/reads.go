@@ -138,9 +138,10 @@ func (s *SQLStore) BalanceAt(ctx context.Context, wallet string, at time.Time) (
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return Balance{}, err
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT g.category, g.original, g.effective_at, g.expires_at, g.status, g.settled_at,
-		COALESCE((SELECT SUM(a.amount) FROM allocations a JOIN entries e ON e.id = a.entry_id WHERE a.grant_id = g.id AND e.applied_at <= ?), 0)
-		FROM grants g WHERE g.wallet_id = ? AND g.created_at <= ?`), t, w.id, t)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT g.category, g.original, g.effective_at, g.expires_at, g.status, g.settled_at, COALESCE(s.allocated, 0)
+		FROM grants g LEFT JOIN (SELECT a.grant_id, SUM(a.amount) AS allocated FROM entries e JOIN allocations a ON a.entry_id = e.id
+			WHERE e.wallet_id = ? AND e.applied_at <= ? GROUP BY a.grant_id) s ON s.grant_id = g.id
+		WHERE g.wallet_id = ? AND g.created_at <= ?`), w.id, t, w.id, t)
 	if err != nil {
 		return Balance{}, err
 	}

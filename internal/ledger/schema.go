@@ -31,7 +31,7 @@ type ColumnTypes struct {
 // released; a change is a new one.
 func Migrations(t ColumnTypes) []string {
 	r := strings.NewReplacer("$ID", t.ID, "$INT", t.Int, "$SMALL", t.Small, "$CLUSTERED", t.Clustered)
-	return []string{r.Replace(schemaV1), r.Replace(schemaV2)}
+	return []string{r.Replace(schemaV1), r.Replace(schemaV2), r.Replace(schemaV3)}
 }
 
 const schemaV1 = `
@@ -133,3 +133,12 @@ CREATE TABLE rollups_daily (
 INSERT INTO rollups_daily (wallet_id, day, origin, endpoint, debited, credited, removed, count)
   SELECT wallet_id, hour / 24, origin, endpoint, SUM(debited), SUM(credited), SUM(removed), SUM(count)
   FROM rollups GROUP BY wallet_id, hour / 24, origin, endpoint`
+
+// schemaV3 indexes allocations by entry instead of by grant. Entry ids grow
+// with every posting, so the index is appended to, where an index by grant
+// took a random page write per posting (measured: 8 % of SQLite's
+// throughput with 1000 wallets). Readers sum a grant's allocations from its
+// wallet's entries (BalanceAt) or for all grants at once (Verify).
+const schemaV3 = `
+CREATE INDEX allocations_entry ON allocations (entry_id);
+DROP INDEX allocations_grant`

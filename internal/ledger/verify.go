@@ -97,7 +97,7 @@ func (s *SQLStore) Verify(ctx context.Context) (VerifyReport, error) {
 	// Grants: remaining = original + allocations, within [0, original];
 	// the live flag matches the status.
 	rows, err = tx.QueryContext(ctx, `SELECT g.id, g.wallet_id, g.original, g.remaining, g.status, g.activated, g.live,
-		COALESCE((SELECT SUM(a.amount) FROM allocations a WHERE a.grant_id = g.id), 0) FROM grants g`)
+		COALESCE(s.allocated, 0) FROM grants g LEFT JOIN (SELECT grant_id, SUM(amount) AS allocated FROM allocations GROUP BY grant_id) s ON s.grant_id = g.id`)
 	if err != nil {
 		return rep, err
 	}

@@ -53,6 +53,10 @@ const changesChannel = "wallet_operator_changes"
 
 // Open connects to the ledger database at url and applies migrations.
 func Open(ctx context.Context, url string, o ledger.Options) (*ledger.SQLStore, error) {
+	return open(ctx, url, Dialect, o)
+}
+
+func open(ctx context.Context, url string, d ledger.Dialect, o ledger.Options) (*ledger.SQLStore, error) {
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		return nil, err
@@ -68,7 +72,7 @@ func Open(ctx context.Context, url string, o ledger.Options) (*ledger.SQLStore, 
 		// (measured best on 2 cores; see docs/benchmarks.md)
 		o.Writers = 2
 	}
-	s, err := ledger.NewSQLStore(ctx, db, Dialect, o)
+	s, err := ledger.NewSQLStore(ctx, db, d, o)
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -42,6 +42,10 @@ var Dialect = ledger.Dialect{
 
 // Open opens (creating if needed) the ledger database at path.
 func Open(ctx context.Context, path string, o ledger.Options) (*ledger.SQLStore, error) {
+	return open(ctx, path, Dialect, o)
+}
+
+func open(ctx context.Context, path string, d ledger.Dialect, o ledger.Options) (*ledger.SQLStore, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("ledger directory: %w", err)
@@ -69,7 +73,7 @@ func Open(ctx context.Context, path string, o ledger.Options) (*ledger.SQLStore,
 		return nil, fmt.Errorf("opening ledger %s: %w", path, err)
 	}
 	o.Writers = 1
-	s, err := ledger.NewSQLStore(ctx, db, Dialect, o)
+	s, err := ledger.NewSQLStore(ctx, db, d, o)
 	if err != nil {
 		db.Close()
 		return nil, err
