@@ -116,6 +116,10 @@ type SQLStore struct {
 	wg    sync.WaitGroup
 	close sync.Once
 	stop  chan struct{}
+	// lastEntryID is the highest entry id (SingleWriter only; 0: unknown,
+	// read from the table when needed): the committer numbers new entries
+	// itself instead of reading ids back from every insert.
+	lastEntryID int64
 	// entries written since open, and the count at which to run Analyze next
 	written     atomic.Int64
 	nextAnalyze atomic.Int64
@@ -386,6 +390,7 @@ func (s *SQLStore) runTx(batch []*job, results []jobResult) (err error) {
 		defer func() {
 			if err != nil {
 				clear(s.cache) // the states were changed by a transaction that did not commit
+				s.lastEntryID = 0
 			}
 		}()
 	}
@@ -948,6 +953,24 @@ func (s *SQLStore) insertRows(ctx context.Context, tx *sql.Tx, head string, cols
 	return nil
 }
 
+// takeIDs reserves n ids of table for the rows a transaction inserts and
+// returns the first, when this process is the database's only writer (0
+// otherwise: the database assigns them). last is the highest id taken; the
+// committer resets it to 0 when a transaction fails.
+func (s *SQLStore) takeIDs(ctx context.Context, tx *sql.Tx, table string, last *int64, n int) (int64, error) {
+	if !s.d.SingleWriter || n == 0 {
+		return 0, nil
+	}
+	if *last == 0 {
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM `+table).Scan(last); err != nil {
+			return 0, fmt.Errorf("ledger: reading the last id of %s: %w", table, err)
+		}
+	}
+	first := *last + 1
+	*last += int64(n)
+	return first, nil
+}
+
 // flush writes what the batch's operations produced.
 func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states map[string]*walletState, now int64) error {
 	var ws []*walletState // the wallets found, in name order
@@ -960,23 +983,43 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 	type seqKey struct{ wallet, seq int64 }
 	newEntries := map[seqKey]*entryRow{}
 	var rows [][]any
+	n := 0
+	for _, w := range ws {
+		n += len(w.newEntries)
+	}
+	id, err := s.takeIDs(ctx, tx, "entries", &s.lastEntryID, n)
+	if err != nil {
+		return err
+	}
 	for _, w := range ws {
 		for _, e := range w.newEntries {
-			newEntries[seqKey{w.id, e.seq}] = e
-			rows = append(rows, []any{w.id, e.seq, e.key, e.hash, indexOf(entryTypes, e.typ), indexOf(statuses, e.status),
+			row := []any{w.id, e.seq, e.key, e.hash, indexOf(entryTypes, e.typ), indexOf(statuses, e.status),
 				e.credits, e.paid, e.granted, nullable(e.origin), nullable(e.endpoint), nullable(e.ref), nullable(e.description),
-				e.ts, e.appliedAt, e.balanceAfter, e.debtAfter, b2i(e.payment)})
+				e.ts, e.appliedAt, e.balanceAfter, e.debtAfter, b2i(e.payment)}
+			if id > 0 {
+				e.id = id
+				id++
+				row = append(row, e.id)
+			} else {
+				newEntries[seqKey{w.id, e.seq}] = e
+			}
+			rows = append(rows, row)
 		}
 	}
-	if err := s.insertRows(ctx, tx, `INSERT INTO entries (wallet_id, seq, key, hash, type, status, credits, paid, granted, origin, endpoint, ref, description, ts, applied_at, balance_after, debt_after, payment)`,
-		18, rows, "", "id, wallet_id, seq", func(r *sql.Rows) error {
+	const entryInsert = `INSERT INTO entries (wallet_id, seq, key, hash, type, status, credits, paid, granted, origin, endpoint, ref, description, ts, applied_at, balance_after, debt_after, payment`
+	if s.d.SingleWriter {
+		err = s.insertRows(ctx, tx, entryInsert+`, id)`, 19, rows, "", "", nil)
+	} else {
+		err = s.insertRows(ctx, tx, entryInsert+`)`, 18, rows, "", "id, wallet_id, seq", func(r *sql.Rows) error {
 			var id, wid, seq int64
 			if err := r.Scan(&id, &wid, &seq); err != nil {
 				return err
 			}
 			newEntries[seqKey{wid, seq}].id = id
 			return nil
-		}); err != nil {
+		})
+	}
+	if err != nil {
 		return fmt.Errorf("ledger: writing entries: %w", err)
 	}
 	if err := s.failpoint("after-entries"); err != nil {
