@@ -105,6 +105,7 @@ type jobResult struct {
 type SQLStore struct {
 	mu      sync.Mutex
 	stmts   map[string]*sql.Stmt
+	inserts map[insertShape]string
 	changes changeFeed
 	// cache holds wallet states between transactions (SingleWriter only;
 	// only the single committer touches it).
@@ -142,7 +143,7 @@ func NewSQLStore(ctx context.Context, db *sql.DB, d Dialect, o Options) (*SQLSto
 	if o.Writers <= 0 || d.SingleWriter {
 		o.Writers = 1
 	}
-	s := &SQLStore{db: db, d: d, opts: o, jobs: make(chan *job, 4096), stop: make(chan struct{}), stmts: map[string]*sql.Stmt{}, cache: map[string]*walletState{}}
+	s := &SQLStore{db: db, d: d, opts: o, jobs: make(chan *job, 4096), stop: make(chan struct{}), stmts: map[string]*sql.Stmt{}, inserts: map[insertShape]string{}, cache: map[string]*walletState{}}
 	s.nextAnalyze.Store(firstAnalyze)
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
@@ -903,31 +904,47 @@ func b2i(b bool) int {
 // is prepared once.
 var chunkSizes = []int{256, 64, 16, 4, 1}
 
-// insertRows inserts rows with multi-row INSERTs; suffix ends the statement
-// (e.g. ON CONFLICT); returning, if set, is scanned by scan row by row.
-func (s *SQLStore) insertRows(ctx context.Context, tx *sql.Tx, head string, cols int, rows [][]any, suffix, returning string, scan func(*sql.Rows) error) error {
+type insertShape struct {
+	head, suffix, returning string
+	rows                    int
+}
+
+// insertQuery returns (building it once) the statement that inserts rows
+// rows of cols values.
+func (s *SQLStore) insertQuery(head string, cols, rows int, suffix, returning string) string {
+	k := insertShape{head, suffix, returning, rows}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if q, ok := s.inserts[k]; ok {
+		return q
+	}
 	one := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
+	q := head + " VALUES " + strings.TrimSuffix(strings.Repeat(one+",", rows), ",") + suffix
+	if returning != "" {
+		q += " RETURNING " + returning
+	}
+	s.inserts[k] = q
+	return q
+}
+
+// insertRows inserts rows (cols values each, one after the other) with
+// multi-row INSERTs; suffix ends the statement (e.g. ON CONFLICT);
+// returning, if set, is scanned by scan row by row.
+func (s *SQLStore) insertRows(ctx context.Context, tx *sql.Tx, head string, cols int, rows []any, suffix, returning string, scan func(*sql.Rows) error) error {
 	for len(rows) > 0 {
+		left := len(rows) / cols
 		n := 1
 		for _, c := range chunkSizes {
-			if c <= len(rows) && c*cols <= s.d.MaxParams {
+			if c <= left && c*cols <= s.d.MaxParams {
 				n = c
 				break
 			}
 		}
-		chunk := rows[:n]
-		rows = rows[n:]
-		query := head + " VALUES " + strings.TrimSuffix(strings.Repeat(one+",", n), ",") + suffix
-		if returning != "" {
-			query += " RETURNING " + returning
-		}
-		st, err := s.prep(ctx, tx, query)
+		args := rows[:n*cols]
+		rows = rows[n*cols:]
+		st, err := s.prep(ctx, tx, s.insertQuery(head, cols, n, suffix, returning))
 		if err != nil {
 			return err
-		}
-		args := make([]any, 0, n*cols)
-		for _, r := range chunk {
-			args = append(args, r...)
 		}
 		if returning == "" {
 			if _, err := st.ExecContext(ctx, args...); err != nil {
@@ -982,7 +999,7 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 	// 1. entries
 	type seqKey struct{ wallet, seq int64 }
 	newEntries := map[seqKey]*entryRow{}
-	var rows [][]any
+	var rows []any
 	n := 0
 	for _, w := range ws {
 		n += len(w.newEntries)
@@ -1003,7 +1020,7 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 			} else {
 				newEntries[seqKey{w.id, e.seq}] = e
 			}
-			rows = append(rows, row)
+			rows = append(rows, row...)
 		}
 	}
 	const entryInsert = `INSERT INTO entries (wallet_id, seq, key, hash, type, status, credits, paid, granted, origin, endpoint, ref, description, ts, applied_at, balance_after, debt_after, payment`
@@ -1055,7 +1072,7 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 			newGrants[grantKey{g.entry.id, cat}] = g
 			rows = append(rows, []any{w.id, g.entry.id, cat, g.original, g.remaining, g.priority, g.effectiveAt, nullTime(g.expiresAt),
 				joinList(g.applies.Origins), joinList(g.applies.Endpoints), indexOf(statuses, g.status), b2i(g.activated),
-				nullTime(g.settledAt), g.createdAt, b2i(g.live())})
+				nullTime(g.settledAt), g.createdAt, b2i(g.live())}...)
 		}
 	}
 	if err := s.insertRows(ctx, tx, `INSERT INTO grants (wallet_id, entry_id, category, original, remaining, priority, effective_at, expires_at, origins, endpoints, status, activated, settled_at, created_at, live)`,
@@ -1085,7 +1102,7 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 			}
 			rows = append(rows, []any{g.id, w.id, g.entryID, indexOf(categories, g.category), g.original, g.remaining, g.priority,
 				g.effectiveAt, nullTime(g.expiresAt), joinList(g.applies.Origins), joinList(g.applies.Endpoints),
-				indexOf(statuses, g.status), b2i(g.activated), nullTime(g.settledAt), g.createdAt, b2i(g.live())})
+				indexOf(statuses, g.status), b2i(g.activated), nullTime(g.settledAt), g.createdAt, b2i(g.live())}...)
 		}
 	}
 	// One statement updates every changed grant (an upsert of whole rows on
@@ -1100,7 +1117,7 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 	for _, w := range ws {
 		for _, e := range w.newEntries {
 			for _, a := range e.allocs {
-				rows = append(rows, []any{e.id, a.grant.id, a.amount})
+				rows = append(rows, []any{e.id, a.grant.id, a.amount}...)
 			}
 		}
 	}
@@ -1122,7 +1139,7 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 			expAt, expCredits = micros(nextExp.At), int64(nextExp.Credits)
 		}
 		rows = append(rows, []any{w.id, w.name, w.currency, w.rate, w.overdraft, joinList(w.applies.Origins), joinList(w.applies.Endpoints),
-			nullTime(w.terminated), w.seq, w.debt, paid, granted, pending, next, expAt, expCredits, now, w.createdAt})
+			nullTime(w.terminated), w.seq, w.debt, paid, granted, pending, next, expAt, expCredits, now, w.createdAt}...)
 	}
 	if err := s.insertRows(ctx, tx, `INSERT INTO wallets (id, name, currency, rate, overdraft, origins, endpoints, terminated_at, seq, debt, paid, granted, pending, next_change, next_exp_at, next_exp_credits, computed_at, created_at)`,
 		18, rows, ` ON CONFLICT (id) DO UPDATE SET terminated_at = excluded.terminated_at, seq = excluded.seq, debt = excluded.debt, paid = excluded.paid, granted = excluded.granted, pending = excluded.pending, next_change = excluded.next_change, next_exp_at = excluded.next_exp_at, next_exp_credits = excluded.next_exp_credits, computed_at = excluded.computed_at`,
@@ -1157,7 +1174,7 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 	rows = rows[:0]
 	for _, k := range keys {
 		d := deltas[k]
-		rows = append(rows, []any{k.wallet, k.hour, k.origin, k.endpoint, d.debited, d.credited, d.removed, d.count})
+		rows = append(rows, []any{k.wallet, k.hour, k.origin, k.endpoint, d.debited, d.credited, d.removed, d.count}...)
 	}
 	if err := s.insertRows(ctx, tx, `INSERT INTO rollups (wallet_id, hour, origin, endpoint, debited, credited, removed, count)`, 8, rows,
 		` ON CONFLICT (wallet_id, hour, origin, endpoint) DO UPDATE SET debited = rollups.debited + excluded.debited, credited = rollups.credited + excluded.credited, removed = rollups.removed + excluded.removed, count = rollups.count + excluded.count`,
@@ -1185,7 +1202,7 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 	rows = rows[:0]
 	for _, k := range days { // still in key order: hours of a day are adjacent
 		d := daily[k]
-		rows = append(rows, []any{k.wallet, k.hour, k.origin, k.endpoint, d.debited, d.credited, d.removed, d.count})
+		rows = append(rows, []any{k.wallet, k.hour, k.origin, k.endpoint, d.debited, d.credited, d.removed, d.count}...)
 	}
 	if err := s.insertRows(ctx, tx, `INSERT INTO rollups_daily (wallet_id, day, origin, endpoint, debited, credited, removed, count)`, 8, rows,
 		` ON CONFLICT (wallet_id, day, origin, endpoint) DO UPDATE SET debited = rollups_daily.debited + excluded.debited, credited = rollups_daily.credited + excluded.credited, removed = rollups_daily.removed + excluded.removed, count = rollups_daily.count + excluded.count`,
