@@ -43,7 +43,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
@@ -228,18 +230,16 @@ func Register(ctx context.Context, c client.Client, f *Files, port int) error {
 	})
 }
 
+// upsert creates obj or updates it to what mutate sets, retrying when
+// someone else (the kube-apiserver's availability controller, for an
+// APIService) wrote it in between.
 func upsert(ctx context.Context, c client.Client, obj client.Object, mutate func()) error {
-	key := client.ObjectKeyFromObject(obj)
-	if err := c.Get(ctx, key, obj); err != nil {
-		if !apierrors.IsNotFound(err) {
-			return err
-		}
-		mutate()
-		return c.Create(ctx, obj)
-	}
-	mutate()
-	if err := c.Update(ctx, obj); err != nil {
-		return fmt.Errorf("updating %s: %w", key, err)
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		_, err := controllerutil.CreateOrUpdate(ctx, c, obj, func() error { mutate(); return nil })
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", client.ObjectKeyFromObject(obj), err)
 	}
 	return nil
 }

@@ -116,6 +116,16 @@ func (op *Operator) PID() int { return op.cmd.Process.Pid }
 // Exited reports the operator's exit.
 func (op *Operator) Exited() <-chan error { return op.exited }
 
+// Kill ends the operator at once (SIGKILL: no shutdown, no lease released),
+// as a crash or an evicted pod would, and waits for it to be gone.
+func (op *Operator) Kill() {
+	if op.cmd.ProcessState != nil {
+		return
+	}
+	_ = op.cmd.Process.Kill()
+	<-op.exited
+}
+
 // Stop sends SIGTERM and waits (30 s, then SIGKILL).
 func (op *Operator) Stop() error {
 	if op.cmd.ProcessState != nil {
