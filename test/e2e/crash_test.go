@@ -105,7 +105,7 @@ spec: {walletRef: {name: main}, type: Debit, credits: "1.5", origin: api, endpoi
 
 		// kill the operator as soon as it applies debits, while kubectl is
 		// still creating them
-		Eventually(settled).WithTimeout(60*time.Second).WithPolling(10*time.Millisecond).Should(BeNumerically(">=", 2))
+		Eventually(settled).WithTimeout(60 * time.Second).WithPolling(10 * time.Millisecond).Should(BeNumerically(">=", 2))
 		if local != nil {
 			operator.Kill()
 			atKill := settled()
