@@ -60,10 +60,11 @@ func main() {
 	n := flag.Int("transactions", 10000, "WalletTransactions to create")
 	wallets := flag.Int("wallets", 1000, "wallets they are spread over")
 	workers := flag.Int("workers", 32, "concurrent client requests")
-	heapProfile := flag.String("heap-profile", "", "if set: write the operator's heap profile here at the end (go tool pprof -top FILE)")
+	heapProfile := flag.String("heap-profile", "", "if set: write the operator's heap profile here at the end, or after -idle (go tool pprof -top FILE)")
 	cpuProfile := flag.String("cpu-profile", "", "if set: write a 30 s CPU profile of the operator, from the first transaction on, here")
+	idle := flag.Duration("idle", 0, "if set: after the run, leave the operator idle this long (client-go forgets the Events it sent after 6 minutes), collect its garbage and report its resident set then")
 	flag.Parse()
-	if err := run(*n, *wallets, *workers, *heapProfile, *cpuProfile); err != nil {
+	if err := run(*n, *wallets, *workers, *heapProfile, *cpuProfile, *idle); err != nil {
 		fmt.Fprintln(os.Stderr, "controller-load:", err)
 		os.Exit(1)
 	}
@@ -71,7 +72,7 @@ func main() {
 
 func say(format string, args ...any) { fmt.Fprintf(os.Stderr, "==> "+format+"\n", args...) }
 
-func run(n, wallets, workers int, heapProfile, cpuProfile string) error {
+func run(n, wallets, workers int, heapProfile, cpuProfile string, idle time.Duration) error {
 	ctx := context.Background()
 	root, err := testenv.ModuleRoot()
 	if err != nil {
@@ -129,7 +130,7 @@ func run(n, wallets, workers int, heapProfile, cpuProfile string) error {
 
 	// 2. The operator, as its own process.
 	pprofAddr := "0"
-	if heapProfile != "" || cpuProfile != "" {
+	if heapProfile != "" || cpuProfile != "" || idle > 0 {
 		pprofAddr = "127.0.0.1:16060"
 	}
 	binary := filepath.Join(root, "bin", "wallet-operator")
@@ -160,6 +161,7 @@ func run(n, wallets, workers int, heapProfile, cpuProfile string) error {
 		return err
 	}
 	rssBefore := loadtest.PeakRSS(op.Process.Pid)
+	rssNowBefore := loadtest.RSS(op.Process.Pid)
 
 	say("creating %d WalletTransactions over %d wallets", n, wallets)
 	profiled := make(chan error, 1)
@@ -191,7 +193,7 @@ func run(n, wallets, workers int, heapProfile, cpuProfile string) error {
 		return err
 	}
 	writes := after - before - float64(n) // minus this client's own creates
-	if heapProfile != "" {
+	if heapProfile != "" && idle == 0 {
 		if err := saveProfile("http://"+pprofAddr+"/debug/pprof/heap", heapProfile); err != nil {
 			return err
 		}
@@ -204,6 +206,22 @@ func run(n, wallets, workers int, heapProfile, cpuProfile string) error {
 	fmt.Printf("| %d transactions / %d wallets | created in %s | all Settled after %s | every Wallet current after %s | %.0f tx/s | raw client create+status-update: %.0f obj/s | ratio %.2f | operator API writes/tx %.2f | operator peak RSS %d MiB (at start %d MiB) |\n",
 		n, wallets, created.Round(100*time.Millisecond), settled.Round(100*time.Millisecond), current.Round(100*time.Millisecond),
 		rate, rawRate, rate/rawRate, writes/float64(n), loadtest.PeakRSS(op.Process.Pid)>>20, rssBefore>>20)
+	if idle > 0 {
+		say("leaving the operator idle for %s", idle)
+		time.Sleep(idle)
+		// a heap profile with gc=1 runs the operator's garbage collector first
+		profile := os.DevNull
+		if heapProfile != "" {
+			profile = heapProfile
+		}
+		if err := saveProfile("http://"+pprofAddr+"/debug/pprof/heap?gc=1", profile); err != nil {
+			return err
+		}
+		time.Sleep(10 * time.Second) // the runtime returns freed pages to the OS in the background
+		rss := loadtest.RSS(op.Process.Pid)
+		fmt.Printf("| after %s idle | operator RSS %d MiB, %d MiB before the transactions: %d MiB for %d cached objects |\n",
+			idle, rss>>20, rssNowBefore>>20, (rss-rssNowBefore)>>20, n)
+	}
 	return nil
 }
 
