@@ -138,7 +138,10 @@ INSERT INTO rollups_daily (wallet_id, day, origin, endpoint, debited, credited, 
 // with every posting, so the index is appended to, where an index by grant
 // took a random page write per posting (measured: 8 % of SQLite's
 // throughput with 1000 wallets). Readers sum a grant's allocations from its
-// wallet's entries (BalanceAt) or for all grants at once (Verify).
+// wallet's entries (BalanceAt) or for all grants at once (Verify). It also
+// indexes every grant by wallet: a wallet's grants (history, BalanceAt) were
+// found by scanning the grants of all wallets (only live ones had an index).
 const schemaV3 = `
 CREATE INDEX allocations_entry ON allocations (entry_id);
-DROP INDEX allocations_grant`
+DROP INDEX allocations_grant;
+CREATE INDEX grants_wallet ON grants (wallet_id, id)`
