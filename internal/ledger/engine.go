@@ -860,6 +860,16 @@ var (
 	entryTypes = []EntryType{EntryGrant, EntryDebit, EntryVoid, EntryRefund, EntryExpiry, EntryAdjustment, EntrySettlement}
 )
 
+// debitTypeCode is EntryDebit's code in the type column; schema v3's partial
+// index of non-debit entries is written with it.
+const debitTypeCode = 1
+
+func init() {
+	if entryTypes[debitTypeCode] != EntryDebit {
+		panic("ledger: debitTypeCode does not match entryTypes")
+	}
+}
+
 func indexOf[T comparable](list []T, v T) int {
 	for i, x := range list {
 		if x == v {
