@@ -32,6 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -287,7 +288,15 @@ func (r *WalletTransactionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// its own status writes do not bring a transaction back: only its
 		// creation and spec changes (payment.status) do
 		For(&billingv1alpha1.WalletTransaction{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		Watches(&billingv1alpha1.Wallet{}, handler.EnqueueRequestsFromMapFunc(r.waitingFor)).
+		// A transaction waits on its Wallet only until the Wallet exists
+		// (WalletNotFound): Wallet updates — a status write every second
+		// while a wallet is busy — bring nothing back, and would list every
+		// transaction of the wallet each time.
+		Watches(&billingv1alpha1.Wallet{}, handler.EnqueueRequestsFromMapFunc(r.waitingFor), builder.WithPredicates(predicate.Funcs{
+			UpdateFunc:  func(event.UpdateEvent) bool { return false },
+			DeleteFunc:  func(event.DeleteEvent) bool { return false },
+			GenericFunc: func(event.GenericEvent) bool { return false },
+		})).
 		Named("wallettransaction").
 		// Concurrent reconciles share ledger transactions (group commit) and keep
 		// status patches queued at the API server: 48 measured best (docs/benchmarks.md).
@@ -298,7 +307,9 @@ func (r *WalletTransactionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 // waitingFor lists the wallet's transactions that are not final.
 func (r *WalletTransactionReconciler) waitingFor(ctx context.Context, o client.Object) []reconcile.Request {
 	var list billingv1alpha1.WalletTransactionList
-	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{WalletRefField: o.GetName()}); err != nil {
+	// read only: no deep copy of every transaction of the wallet
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{WalletRefField: o.GetName()},
+		client.UnsafeDisableDeepCopy); err != nil {
 		return nil
 	}
 	var out []reconcile.Request
