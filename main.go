@@ -22,11 +22,11 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
-	"github.com/spf13/pflag"
 	"net/http"
 	"os"
 	"time"
 
+	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"

@@ -728,8 +728,6 @@ func (s *SQLStore) addGrants(ctx context.Context, tx *sql.Tx, wallets map[int64]
 	return rows.Err()
 }
 
-// loadKeys loads the entries with the given keys (with their grants, and the
-// grant a loaded refund refers to) into the state.
 // loadKeysBulk looks up the entries of a batch's idempotency keys, for
 // every wallet of the batch, a few statements in all instead of one per
 // key; what the entries found refer to (the grant of a refund, a grant's
@@ -799,6 +797,8 @@ func (s *SQLStore) loadKeysBulk(ctx context.Context, tx *sql.Tx, names []string,
 	return nil
 }
 
+// loadKeys loads the entries with the given keys (with their grants, and the
+// grant a loaded refund refers to) into the state.
 func (s *SQLStore) loadKeys(ctx context.Context, tx *sql.Tx, w *walletState, keys []string) error {
 	if len(keys) == 0 {
 		return nil
@@ -980,21 +980,21 @@ func (s *SQLStore) insertRows(ctx context.Context, tx *sql.Tx, head string, cols
 	return nil
 }
 
-// takeIDs reserves n ids of table for the rows a transaction inserts and
+// takeEntryIDs reserves n entry ids for the rows a transaction inserts and
 // returns the first, when this process is the database's only writer (0
-// otherwise: the database assigns them). last is the highest id taken; the
-// committer resets it to 0 when a transaction fails.
-func (s *SQLStore) takeIDs(ctx context.Context, tx *sql.Tx, table string, last *int64, n int) (int64, error) {
+// otherwise: the database assigns them). The committer forgets the highest
+// id taken (lastEntryID = 0) when a transaction fails.
+func (s *SQLStore) takeEntryIDs(ctx context.Context, tx *sql.Tx, n int) (int64, error) {
 	if !s.d.SingleWriter || n == 0 {
 		return 0, nil
 	}
-	if *last == 0 {
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM `+table).Scan(last); err != nil {
-			return 0, fmt.Errorf("ledger: reading the last id of %s: %w", table, err)
+	if s.lastEntryID == 0 {
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM entries`).Scan(&s.lastEntryID); err != nil {
+			return 0, fmt.Errorf("ledger: reading the last entry id: %w", err)
 		}
 	}
-	first := *last + 1
-	*last += int64(n)
+	first := s.lastEntryID + 1
+	s.lastEntryID += int64(n)
 	return first, nil
 }
 
@@ -1014,7 +1014,7 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 	for _, w := range ws {
 		n += len(w.newEntries)
 	}
-	id, err := s.takeIDs(ctx, tx, "entries", &s.lastEntryID, n)
+	id, err := s.takeEntryIDs(ctx, tx, n)
 	if err != nil {
 		return err
 	}
