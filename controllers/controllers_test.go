@@ -26,10 +26,12 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
 	"github.com/walletop/wallet-operator/controllers"
@@ -102,6 +104,54 @@ func ledgerSeq(ns, name string) int64 {
 	return b.Sequence
 }
 
+// metricValue reads one sample from the operator's metrics registry (a
+// histogram's sample count); found is false when no sample has all labels.
+func metricValue(name string, labels map[string]string) (value float64, found bool) {
+	GinkgoHelper()
+	families, err := metrics.Registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	samples:
+		for _, m := range f.GetMetric() {
+			have := map[string]string{}
+			for _, l := range m.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			for k, v := range labels {
+				if have[k] != v {
+					continue samples
+				}
+			}
+			switch {
+			case m.Gauge != nil:
+				return m.GetGauge().GetValue(), true
+			case m.Counter != nil:
+				return m.GetCounter().GetValue(), true
+			case m.Histogram != nil:
+				return float64(m.GetHistogram().GetSampleCount()), true
+			}
+		}
+	}
+	return 0, false
+}
+
+// metric is metricValue of a sample that must be there.
+func metric(name string, labels map[string]string) float64 {
+	GinkgoHelper()
+	v, found := metricValue(name, labels)
+	Expect(found).To(BeTrue(), "%s%v", name, labels)
+	return v
+}
+
+func balanceLabels(ns, wallet, category string) map[string]string {
+	return map[string]string{"namespace": ns, "wallet": wallet, "category": category}
+}
+
+const balanceMetric = "wallet_operator_wallet_balance_credits"
+
 var transactionSpecs = func() {
 	Describe("WalletTransactions", func() {
 		It("applies a top-up and a debit, and the Wallet shows the balance", func() {
@@ -124,6 +174,13 @@ var transactionSpecs = func() {
 			Expect(w.Status.LedgerSequence).To(Equal(int64(2)))
 			Expect(meta.IsStatusConditionTrue(w.Status.Conditions, billingv1alpha1.ConditionLedgerSynced)).To(BeTrue())
 			Expect(w.Finalizers).To(ContainElement(controllers.WalletFinalizer))
+
+			By("metrics: the wallet's balances by category, transactions by outcome, ledger latency")
+			for category, want := range map[string]float64{"available": 69.5, "granted": 69.5, "paid": 0, "pending": 0, "debt": 0} {
+				Expect(metric(balanceMetric, balanceLabels(ns, "main", category))).To(Equal(want), category)
+			}
+			Expect(metric("wallet_operator_transactions_total", map[string]string{"type": "Debit", "outcome": "Settled"})).To(BeNumerically(">=", 1))
+			Expect(metric("wallet_operator_ledger_operation_seconds", map[string]string{"operation": "debit"})).To(BeNumerically(">=", 1))
 		})
 
 		It("fails a debit beyond the balance, with the reason, and writes nothing", func() {
@@ -255,6 +312,28 @@ var transactionSpecs = func() {
 			page, err := store.Entries(ctx(), ledgerEntries(ns))
 			Expect(err).NotTo(HaveOccurred())
 			Expect(page.Entries).To(HaveLen(2)) // the grant and its expiry
+		})
+
+		It("terminates a deleted Wallet in the ledger, keeps its history and drops its metrics", func() {
+			ns := newNamespace()
+			w := newWallet(ns, "main")
+			newTx(ns, "grant", topUp("main", "7", ""))
+			phaseOf(ns, "grant", billingv1alpha1.PhaseSettled)
+			balanceOf(ns, "main", "7")
+			Expect(metric(balanceMetric, balanceLabels(ns, "main", "available"))).To(Equal(7.0))
+			Expect(k8sClient.Delete(ctx(), w)).To(Succeed())
+			Eventually(func() bool {
+				return apierrors.IsNotFound(k8sClient.Get(ctx(), client.ObjectKeyFromObject(w), &billingv1alpha1.Wallet{}))
+			}).Should(BeTrue(), "the finalizer lets the Wallet go once the ledger has terminated it")
+			b, err := store.Balance(ctx(), controllers.LedgerWallet(ns, "main"))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(b.Terminated).To(BeTrue())
+			Expect(b.Available.String()).To(Equal("0"))
+			page, err := store.Entries(ctx(), ledgerEntries(ns))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(page.Entries).To(HaveLen(2)) // the grant and its expiry
+			_, found := metricValue(balanceMetric, balanceLabels(ns, "main", "available"))
+			Expect(found).To(BeFalse())
 		})
 
 		It("applies exactly once when the operator dies between the ledger commit and the status write", func() {

@@ -18,19 +18,24 @@ package controllers
 
 import (
 	"context"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/walletop/wallet-operator/internal/ledger"
+	"github.com/walletop/wallet-operator/internal/money"
 )
 
 var (
-	walletBalance = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "wallet_operator_wallet_balance_credits",
-		Help: "Credits of a wallet by category: available, paid, granted, pending, debt.",
-	}, []string{"namespace", "wallet", "category"})
+	walletBalances = &balanceCollector{
+		desc: prometheus.NewDesc("wallet_operator_wallet_balance_credits",
+			"Credits of a wallet by category: available, paid, granted, pending, debt.", []string{"namespace", "wallet", "category"}, nil),
+		wallets: map[types.NamespacedName]walletSample{},
+	}
 	transactionsApplied = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "wallet_operator_transactions_total",
 		Help: "WalletTransactions that reached a phase, by type and outcome (Settled, Pending, Failed, Rejected).",
@@ -47,7 +52,57 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(walletBalance, transactionsApplied, ledgerSeconds, autoTopUpsFired)
+	metrics.Registry.MustRegister(walletBalances, transactionsApplied, ledgerSeconds, autoTopUpsFired)
+}
+
+// balanceCategories are the category label's values, in walletSample's order.
+var balanceCategories = [...]string{"available", "paid", "granted", "pending", "debt"}
+
+type walletSample [len(balanceCategories)]money.Micros
+
+// balanceCollector serves the wallets' balance gauges. It keeps five exact
+// amounts per wallet and makes the samples only when scraped: a GaugeVec
+// would keep a series object with its label pairs, about a kilobyte, for
+// each of the five categories of every wallet for the life of the process.
+type balanceCollector struct {
+	desc    *prometheus.Desc
+	mu      sync.Mutex
+	wallets map[types.NamespacedName]walletSample
+}
+
+func (c *balanceCollector) set(w types.NamespacedName, b ledger.Balance) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.wallets[w] = walletSample{b.Available, b.Paid, b.Granted, b.Pending, b.Debt}
+}
+
+// forgetWalletMetrics drops a deleted wallet's series.
+func forgetWalletMetrics(w types.NamespacedName) {
+	walletBalances.mu.Lock()
+	delete(walletBalances.wallets, w)
+	walletBalances.mu.Unlock()
+	autoTopUpsFired.DeletePartialMatch(prometheus.Labels{"namespace": w.Namespace, "wallet": w.Name})
+}
+
+func (c *balanceCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *balanceCollector) Collect(ch chan<- prometheus.Metric) {
+	type row struct {
+		wallet types.NamespacedName
+		sample walletSample
+	}
+	c.mu.Lock()
+	rows := make([]row, 0, len(c.wallets))
+	for w, s := range c.wallets {
+		rows = append(rows, row{w, s})
+	}
+	c.mu.Unlock()
+	for _, r := range rows {
+		for i, category := range balanceCategories {
+			f, _ := strconv.ParseFloat(r.sample[i].String(), 64) // a metric only: money itself never goes through a float
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, f, r.wallet.Namespace, r.wallet.Name, category)
+		}
+	}
 }
 
 // Instrument wraps a ledger so that every call the controllers make is

@@ -154,8 +154,9 @@ func startManager() {
 		Controller: ctrlconfig.Controller{SkipNameValidation: ptr(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())
-	Expect((&controllers.WalletReconciler{Client: mgr.GetClient(), Ledger: controllers.Instrument(store), Recorder: mgr.GetEventRecorder("wallet-operator")}).SetupWithManager(mgr)).To(Succeed())
-	Expect((&controllers.WalletTransactionReconciler{Client: mgr.GetClient(), Ledger: store, Recorder: mgr.GetEventRecorder("wallet-operator"),
+	instrumented := controllers.Instrument(store) // as main.go wires it
+	Expect((&controllers.WalletReconciler{Client: mgr.GetClient(), Ledger: instrumented, Recorder: mgr.GetEventRecorder("wallet-operator")}).SetupWithManager(mgr)).To(Succeed())
+	Expect((&controllers.WalletTransactionReconciler{Client: mgr.GetClient(), Ledger: instrumented, Recorder: mgr.GetEventRecorder("wallet-operator"),
 		AutoTopUpTTL: autoTopUpTTL}).SetupWithManager(mgr)).To(Succeed())
 	ctx, cancel := context.WithCancel(context.Background())
 	stopMgr = cancel

@@ -20,7 +20,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -77,7 +76,7 @@ func (r *WalletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 			if _, err := r.Ledger.Terminate(ctx, name); err != nil && !errors.Is(err, ledger.ErrWalletNotFound) {
 				return ctrl.Result{}, err
 			}
-			walletBalance.DeletePartialMatch(map[string]string{"namespace": w.Namespace, "wallet": w.Name})
+			forgetWalletMetrics(req.NamespacedName)
 			base := w.DeepCopy()
 			controllerutil.RemoveFinalizer(w, WalletFinalizer)
 			return ctrl.Result{}, r.Patch(ctx, w, client.MergeFrom(base))
@@ -184,10 +183,7 @@ func (r *WalletReconciler) setStatus(ctx context.Context, w, base *billingv1alph
 		st.NextExpiration = &billingv1alpha1.Expiration{At: metav1.NewTime(b.NextExpiration.At), Credits: b.NextExpiration.Credits.String()}
 	}
 	st.LedgerSequence = b.Sequence
-	for category, v := range map[string]money.Micros{"available": b.Available, "paid": b.Paid, "granted": b.Granted, "pending": b.Pending, "debt": b.Debt} {
-		f, _ := strconv.ParseFloat(v.String(), 64) // a metric only: money itself never goes through a float
-		walletBalance.WithLabelValues(w.Namespace, w.Name, category).Set(f)
-	}
+	walletBalances.set(client.ObjectKeyFromObject(w), *b)
 	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: billingv1alpha1.ConditionLedgerSynced, Status: metav1.ConditionTrue,
 		Reason: "Synced", Message: fmt.Sprintf("status reflects ledger sequence %d", b.Sequence), ObservedGeneration: gen})
 	ready := metav1.Condition{Type: billingv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Active",

@@ -512,7 +512,9 @@ func (w *walletState) committed() {
 	live := w.grants[:0]
 	for _, g := range w.grants {
 		if g.live() {
-			g.isNew, g.dirty = false, false
+			// The creating entry is only needed to insert the grant; kept,
+			// it would hold every live grant's entry row in memory.
+			g.isNew, g.dirty, g.entry = false, false, nil
 			live = append(live, g)
 		}
 	}
