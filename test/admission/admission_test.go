@@ -302,6 +302,15 @@ var _ = Describe("admission", func() {
 			validTopUp, strings.Replace(validTopUp, "main", "other", 1), "walletRef is immutable"),
 		Entry("WalletTransaction description added", "WalletTransaction",
 			validTopUp, validTopUp+"description: later", "description is immutable"),
+		Entry("WalletTransaction payment added", "WalletTransaction",
+			`{walletRef: {name: main}, type: TopUp, paidCredits: 10}`,
+			`{walletRef: {name: main}, type: TopUp, paidCredits: 10, payment: {reference: ch_1}}`,
+			"payment is immutable except payment.status: it cannot be added or removed once created"),
+		// the rules on what a type allows run on create only; removing a
+		// required field is refused by the rule that nothing is added or removed
+		Entry("Adjustment reason removed", "WalletTransaction",
+			`{walletRef: {name: main}, type: Adjustment, credits: "-5", reason: goodwill}`,
+			`{walletRef: {name: main}, type: Adjustment, credits: "-5"}`, "reason is immutable"),
 		Entry("WalletTransaction type", "WalletTransaction",
 			`{walletRef: {name: main}, type: Void, credits: "5"}`,
 			`{walletRef: {name: main}, type: Debit, credits: "5", origin: api}`, "type is immutable"),
