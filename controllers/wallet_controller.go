@@ -68,6 +68,9 @@ type WalletReconciler struct {
 func (r *WalletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	w := &billingv1alpha1.Wallet{}
 	if err := r.Get(ctx, req.NamespacedName, w); err != nil {
+		if apierrors.IsNotFound(err) {
+			forgetWalletMetrics(req.NamespacedName) // also when its finalizer was removed by hand
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	name := LedgerWallet(w.Namespace, w.Name)
