@@ -62,9 +62,10 @@ func main() {
 	workers := flag.Int("workers", 32, "concurrent client requests")
 	heapProfile := flag.String("heap-profile", "", "if set: write the operator's heap profile here at the end, or after -idle (go tool pprof -top FILE)")
 	cpuProfile := flag.String("cpu-profile", "", "if set: write a 30 s CPU profile of the operator, from the first transaction on, here")
+	backend := flag.String("ledger", "sqlite", "the operator's ledger: sqlite (a file in a temp dir) or postgres (a throwaway server, as the tests start)")
 	idle := flag.Duration("idle", 0, "if set: after the run, leave the operator idle this long (client-go forgets the Events it sent after 6 minutes), collect its garbage and report its resident set then")
 	flag.Parse()
-	if err := run(*n, *wallets, *workers, *heapProfile, *cpuProfile, *idle); err != nil {
+	if err := run(*n, *wallets, *workers, *backend, *heapProfile, *cpuProfile, *idle); err != nil {
 		fmt.Fprintln(os.Stderr, "controller-load:", err)
 		os.Exit(1)
 	}
@@ -72,7 +73,7 @@ func main() {
 
 func say(format string, args ...any) { fmt.Fprintf(os.Stderr, "==> "+format+"\n", args...) }
 
-func run(n, wallets, workers int, heapProfile, cpuProfile string, idle time.Duration) error {
+func run(n, wallets, workers int, backend, heapProfile, cpuProfile string, idle time.Duration) error {
 	ctx := context.Background()
 	root, err := testenv.ModuleRoot()
 	if err != nil {
@@ -134,7 +135,22 @@ func run(n, wallets, workers int, heapProfile, cpuProfile string, idle time.Dura
 		pprofAddr = "127.0.0.1:16060"
 	}
 	binary := filepath.Join(root, "bin", "wallet-operator")
-	op := exec.Command(binary, "--kubeconfig", cluster.Kubeconfig, "--ledger", "sqlite://"+filepath.Join(dir, "ledger.db"),
+	ledgerDSN := "sqlite://" + filepath.Join(dir, "ledger.db")
+	switch backend {
+	case "sqlite":
+	case "postgres":
+		pg, err := testenv.StartPostgres()
+		if err != nil {
+			return err
+		}
+		defer pg.Stop()
+		if ledgerDSN, err = pg.NewDatabase(ctx); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("-ledger %q: want sqlite or postgres", backend)
+	}
+	op := exec.Command(binary, "--kubeconfig", cluster.Kubeconfig, "--ledger", ledgerDSN,
 		"--metrics-bind-address=0", "--health-probe-bind-address=127.0.0.1:0", "--auto-topup-ttl=0", "--zap-log-level=error",
 		"--pprof-bind-address="+pprofAddr)
 	op.Stdout, op.Stderr = os.Stderr, os.Stderr
