@@ -65,6 +65,10 @@ func main() {
 	backend := flag.String("ledger", "sqlite", "the operator's ledger: sqlite (a file in a temp dir) or postgres (a throwaway server, as the tests start)")
 	idle := flag.Duration("idle", 0, "if set: after the run, leave the operator idle this long (client-go forgets the Events it sent after 6 minutes), collect its garbage and report its resident set then")
 	flag.Parse()
+	if *backend != "sqlite" && *backend != "postgres" {
+		fmt.Fprintf(os.Stderr, "controller-load: -ledger %q: want sqlite or postgres\n", *backend)
+		os.Exit(2)
+	}
 	if err := run(*n, *wallets, *workers, *backend, *heapProfile, *cpuProfile, *idle); err != nil {
 		fmt.Fprintln(os.Stderr, "controller-load:", err)
 		os.Exit(1)
@@ -136,9 +140,7 @@ func run(n, wallets, workers int, backend, heapProfile, cpuProfile string, idle 
 	}
 	binary := filepath.Join(root, "bin", "wallet-operator")
 	ledgerDSN := "sqlite://" + filepath.Join(dir, "ledger.db")
-	switch backend {
-	case "sqlite":
-	case "postgres":
+	if backend == "postgres" {
 		pg, err := testenv.StartPostgres()
 		if err != nil {
 			return err
@@ -147,8 +149,6 @@ func run(n, wallets, workers int, backend, heapProfile, cpuProfile string, idle 
 		if ledgerDSN, err = pg.NewDatabase(ctx); err != nil {
 			return err
 		}
-	default:
-		return fmt.Errorf("-ledger %q: want sqlite or postgres", backend)
 	}
 	op := exec.Command(binary, "--kubeconfig", cluster.Kubeconfig, "--ledger", ledgerDSN,
 		"--metrics-bind-address=0", "--health-probe-bind-address=127.0.0.1:0", "--auto-topup-ttl=0", "--zap-log-level=error",
