@@ -26,6 +26,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -138,6 +139,25 @@ func metricValue(name string, labels map[string]string) (value float64, found bo
 	return 0, false
 }
 
+// eventFor waits for an events.k8s.io/v1 Event about the named object with
+// this reason and returns it.
+func eventFor(ns, kind, name, reason string) eventsv1.Event {
+	GinkgoHelper()
+	var found eventsv1.Event
+	Eventually(func(g Gomega) {
+		list := &eventsv1.EventList{}
+		g.Expect(k8sClient.List(ctx(), list, client.InNamespace(ns))).To(Succeed())
+		for _, e := range list.Items {
+			if e.Regarding.Kind == kind && e.Regarding.Name == name && e.Reason == reason {
+				found = e
+				return
+			}
+		}
+		g.Expect(list.Items).To(ContainElement(HaveField("Reason", reason)), "no %s Event for %s %s", reason, kind, name)
+	}).Should(Succeed())
+	return found
+}
+
 // metric is metricValue of a sample that must be there.
 func metric(name string, labels map[string]string) float64 {
 	GinkgoHelper()
@@ -175,6 +195,13 @@ var transactionSpecs = func() {
 			Expect(meta.IsStatusConditionTrue(w.Status.Conditions, billingv1alpha1.ConditionLedgerSynced)).To(BeTrue())
 			Expect(w.Finalizers).To(ContainElement(controllers.WalletFinalizer))
 
+			By("an Event through the events.k8s.io API for each transaction's phase")
+			e := eventFor(ns, "WalletTransaction", "use", "Settled")
+			Expect(e.Type).To(Equal("Normal"))
+			Expect(e.Action).To(Equal("Apply"))
+			Expect(e.ReportingController).To(Equal("wallet-operator"))
+			Expect(e.Note).To(ContainSubstring(t.Status.TransactionID))
+
 			By("metrics: the wallet's balances by category, transactions by outcome, ledger latency")
 			for category, want := range map[string]float64{"available": 69.5, "granted": 69.5, "paid": 0, "pending": 0, "debt": 0} {
 				Expect(metric(balanceMetric, balanceLabels(ns, "main", category))).To(Equal(want), category)
@@ -196,6 +223,10 @@ var transactionSpecs = func() {
 			Expect(ledgerSeq(ns, "main")).To(Equal(seq))
 			w := balanceOf(ns, "main", "10")
 			Expect(meta.IsStatusConditionTrue(w.Status.Conditions, billingv1alpha1.ConditionLowBalance)).To(BeTrue())
+			e := eventFor(ns, "WalletTransaction", "too-much", "Failed")
+			Expect(e.Type).To(Equal("Warning"))
+			Expect(e.Note).To(ContainSubstring("insufficient"))
+			Expect(eventFor(ns, "Wallet", "main", "LowBalance").Type).To(Equal("Warning"))
 		})
 
 		It("settles paid credits only once the payment is Paid, and never a Failed one", func() {
