@@ -62,6 +62,7 @@ func main() {
 	workers := flag.Int("workers", 32, "concurrent client requests")
 	heapProfile := flag.String("heap-profile", "", "if set: write the operator's heap profile here at the end, or after -idle (go tool pprof -top FILE)")
 	cpuProfile := flag.String("cpu-profile", "", "if set: write a 30 s CPU profile of the operator, from the first transaction on, here")
+	apiserverProfile := flag.String("apiserver-cpu-profile", "", "if set: write a 30 s CPU profile of the kube-apiserver, from the first transaction on, here")
 	backend := flag.String("ledger", "sqlite", "the operator's ledger: sqlite (a file in a temp dir) or postgres (a throwaway server, as the tests start)")
 	idle := flag.Duration("idle", 0, "if set: after the run, leave the operator idle this long (client-go forgets the Events it sent after 6 minutes), collect its garbage and report its resident set then")
 	flag.Parse()
@@ -69,7 +70,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "controller-load: -ledger %q: want sqlite or postgres\n", *backend)
 		os.Exit(2)
 	}
-	if err := run(*n, *wallets, *workers, *backend, *heapProfile, *cpuProfile, *idle); err != nil {
+	if err := run(*n, *wallets, *workers, *backend, *heapProfile, *cpuProfile, *apiserverProfile, *idle); err != nil {
 		fmt.Fprintln(os.Stderr, "controller-load:", err)
 		os.Exit(1)
 	}
@@ -77,7 +78,7 @@ func main() {
 
 func say(format string, args ...any) { fmt.Fprintf(os.Stderr, "==> "+format+"\n", args...) }
 
-func run(n, wallets, workers int, backend, heapProfile, cpuProfile string, idle time.Duration) error {
+func run(n, wallets, workers int, backend, heapProfile, cpuProfile, apiserverProfile string, idle time.Duration) error {
 	ctx := context.Background()
 	root, err := testenv.ModuleRoot()
 	if err != nil {
@@ -186,6 +187,12 @@ func run(n, wallets, workers int, backend, heapProfile, cpuProfile string, idle 
 	} else {
 		profiled <- nil
 	}
+	apiserverProfiled := make(chan error, 1)
+	if apiserverProfile != "" {
+		go func() { apiserverProfiled <- saveAPIServerProfile(ctx, cfg, apiserverProfile) }()
+	} else {
+		apiserverProfiled <- nil
+	}
 	t1 := time.Now()
 	if err := loadtest.Parallel(n, workers, func(i int) error {
 		return c.Create(ctx, &billingv1alpha1.WalletTransaction{ObjectMeta: metav1.ObjectMeta{Namespace: "load", Name: fmt.Sprint("t", i)},
@@ -215,6 +222,9 @@ func run(n, wallets, workers int, backend, heapProfile, cpuProfile string, idle 
 		}
 	}
 	if err := <-profiled; err != nil {
+		return err
+	}
+	if err := <-apiserverProfiled; err != nil {
 		return err
 	}
 	rate := float64(n) / current.Seconds()
@@ -311,6 +321,20 @@ func operatorWrites(ctx context.Context, cfg *rest.Config) (float64, error) {
 		}
 	}
 	return sum, nil
+}
+
+// saveAPIServerProfile fetches a CPU profile of the kube-apiserver (its
+// /debug/pprof, which needs the admin credentials this tool has) into a file.
+func saveAPIServerProfile(ctx context.Context, cfg *rest.Config, path string) error {
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	data, err := cs.Discovery().RESTClient().Get().AbsPath("/debug/pprof/profile").Param("seconds", "30").Timeout(time.Minute).DoRaw(ctx)
+	if err != nil {
+		return fmt.Errorf("kube-apiserver CPU profile: %w", err)
+	}
+	return os.WriteFile(path, data, 0o600)
 }
 
 // saveProfile fetches a pprof profile from the operator into a file.
