@@ -181,18 +181,10 @@ func run(n, wallets, workers int, backend, heapProfile, cpuProfile, apiserverPro
 	rssNowBefore := loadtest.RSS(op.Process.Pid)
 
 	say("creating %d WalletTransactions over %d wallets", n, wallets)
-	profiled := make(chan error, 1)
-	if cpuProfile != "" {
-		go func() { profiled <- saveProfile("http://"+pprofAddr+"/debug/pprof/profile?seconds=30", cpuProfile) }()
-	} else {
-		profiled <- nil
-	}
-	apiserverProfiled := make(chan error, 1)
-	if apiserverProfile != "" {
-		go func() { apiserverProfiled <- saveAPIServerProfile(ctx, cfg, apiserverProfile) }()
-	} else {
-		apiserverProfiled <- nil
-	}
+	profiled := inBackground(cpuProfile != "", func() error {
+		return saveProfile("http://"+pprofAddr+"/debug/pprof/profile?seconds=30", cpuProfile)
+	})
+	apiserverProfiled := inBackground(apiserverProfile != "", func() error { return saveAPIServerProfile(ctx, cfg, apiserverProfile) })
 	t1 := time.Now()
 	if err := loadtest.Parallel(n, workers, func(i int) error {
 		return c.Create(ctx, &billingv1alpha1.WalletTransaction{ObjectMeta: metav1.ObjectMeta{Namespace: "load", Name: fmt.Sprint("t", i)},
@@ -321,6 +313,18 @@ func operatorWrites(ctx context.Context, cfg *rest.Config) (float64, error) {
 		}
 	}
 	return sum, nil
+}
+
+// inBackground runs f in a goroutine when on, and returns where its error
+// (nil when off) arrives.
+func inBackground(on bool, f func() error) <-chan error {
+	done := make(chan error, 1)
+	if on {
+		go func() { done <- f() }()
+	} else {
+		done <- nil
+	}
+	return done
 }
 
 // saveAPIServerProfile fetches a CPU profile of the kube-apiserver (its

@@ -1022,17 +1022,16 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 	}
 	for _, w := range ws {
 		for _, e := range w.newEntries {
-			row := []any{w.id, e.seq, e.key, e.hash, indexOf(entryTypes, e.typ), indexOf(statuses, e.status),
+			rows = append(rows, w.id, e.seq, e.key, e.hash, indexOf(entryTypes, e.typ), indexOf(statuses, e.status),
 				e.credits, e.paid, e.granted, nullable(e.origin), nullable(e.endpoint), nullable(e.ref), nullable(e.description),
-				e.ts, e.appliedAt, e.balanceAfter, e.debtAfter, b2i(e.payment)}
+				e.ts, e.appliedAt, e.balanceAfter, e.debtAfter, b2i(e.payment))
 			if id > 0 {
 				e.id = id
 				id++
-				row = append(row, e.id)
+				rows = append(rows, e.id)
 			} else {
 				newEntries[seqKey{w.id, e.seq}] = e
 			}
-			rows = append(rows, row...)
 		}
 	}
 	const entryInsert = `INSERT INTO entries (wallet_id, seq, key, hash, type, status, credits, paid, granted, origin, endpoint, ref, description, ts, applied_at, balance_after, debt_after, payment`
