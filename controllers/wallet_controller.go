@@ -29,12 +29,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
@@ -246,7 +248,12 @@ func (r *WalletReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&billingv1alpha1.Wallet{}).
+		// Its own status writes do not bring a wallet back (only creation,
+		// spec changes and deletion, which bump the generation): each
+		// write would otherwise start a reconcile that finds the ledger
+		// moved on and writes again, one status write per round trip while
+		// usage is ingested instead of one per StatusInterval.
+		For(&billingv1alpha1.Wallet{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		WatchesRawSource(source.Channel(changed, &handler.EnqueueRequestForObject{})).
 		Named("wallet").
 		WithOptions(controller.Options{MaxConcurrentReconciles: 4}).
