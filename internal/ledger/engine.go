@@ -108,8 +108,10 @@ type SQLStore struct {
 	inserts map[insertShape]string
 	changes changeFeed
 	// cache holds wallet states between transactions (SingleWriter only;
-	// only the single committer touches it).
-	cache map[string]*walletState
+	// only the single committer touches it), and cachedGrants counts the
+	// live grants they hold.
+	cache        map[string]*walletState
+	cachedGrants int
 	db    *sql.DB
 	d     Dialect
 	opts  Options
@@ -364,7 +366,7 @@ func (s *SQLStore) runTx(batch []*job, results []jobResult) (err error) {
 	sort.Strings(names)
 	for i, j := range batch {
 		if j.open != nil {
-			delete(s.cache, j.open.Wallet)
+			s.uncache(j.open.Wallet)
 			results[i] = jobResult{err: s.openWallet(ctx, tx, *j.open, now)}
 		}
 	}
@@ -391,6 +393,7 @@ func (s *SQLStore) runTx(batch []*job, results []jobResult) (err error) {
 		defer func() {
 			if err != nil {
 				clear(s.cache) // the states were changed by a transaction that did not commit
+				s.cachedGrants = 0
 				s.lastEntryID = 0
 			}
 		}()
@@ -457,17 +460,31 @@ func (s *SQLStore) runTx(batch []*job, results []jobResult) (err error) {
 	s.changes.publish(changed)
 	s.maybeAnalyze(written)
 	if s.d.SingleWriter {
-		if len(s.cache) > maxCachedWallets {
-			clear(s.cache)
-		}
 		for n, w := range states {
 			if w != nil {
 				w.committed()
+				s.uncache(n)
+				w.cachedGrants = len(w.grants)
+				s.cachedGrants += w.cachedGrants
 				s.cache[n] = w
 			}
 		}
+		// Go's map order makes this an eviction of random states.
+		for n := range s.cache {
+			if len(s.cache) <= maxCachedWallets && s.cachedGrants <= maxCachedGrants {
+				break
+			}
+			s.uncache(n)
+		}
 	}
 	return nil
+}
+
+func (s *SQLStore) uncache(wallet string) {
+	if w, ok := s.cache[wallet]; ok {
+		s.cachedGrants -= w.cachedGrants
+		delete(s.cache, wallet)
+	}
 }
 
 // maybeAnalyze counts entries written and, each time the count since open
@@ -503,8 +520,15 @@ func (s *SQLStore) maybeAnalyze(n int) {
 	}()
 }
 
-// maxCachedWallets bounds the wallet states kept between transactions.
-const maxCachedWallets = 20000
+// maxCachedWallets and maxCachedGrants bound the wallet states kept
+// between transactions, and the live grants they hold in all (each a few
+// hundred bytes): without the second, memory grew with every live grant of
+// every cached wallet (a wallet topped up 10,000 times held 10,000). A state
+// that is not cached is read from the database on its next write.
+const (
+	maxCachedWallets = 20000
+	maxCachedGrants  = 4096
+)
 
 // committed readies a state for the next transaction: it keeps the wallet
 // and its live grants, and forgets what this transaction wrote or looked up.

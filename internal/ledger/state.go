@@ -152,6 +152,8 @@ type walletState struct {
 	newEntries []*entryRow
 	rollups    map[rollupKey]*rollupDelta
 	dirty      bool
+	// cachedGrants is len(grants) when the state was cached (SQLStore)
+	cachedGrants int
 }
 
 func (w *walletState) addEntry(e *entryRow) {

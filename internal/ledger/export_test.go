@@ -1,0 +1,31 @@
+/*
+Copyright 2026 The wallet-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package ledger
+
+// Cached says how many wallet states and live grants a store keeps between
+// transactions. Call it only while nothing writes.
+func Cached(s *SQLStore) (wallets, grants int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range s.cache {
+		grants += len(w.grants)
+	}
+	return len(s.cache), grants
+}
+
+// CacheBound is the most live grants the cached states hold.
+const CacheBound = maxCachedGrants
