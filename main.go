@@ -39,6 +39,7 @@ import (
 	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
 	"github.com/walletop/wallet-operator/controllers"
 	"github.com/walletop/wallet-operator/internal/dsn"
+	"github.com/walletop/wallet-operator/internal/eventsink"
 	"github.com/walletop/wallet-operator/internal/ledger/backend"
 	"github.com/walletop/wallet-operator/internal/reports"
 )
@@ -155,13 +156,19 @@ func run(o options) error {
 		return fmt.Errorf("creating manager: %w", err)
 	}
 	instrumented := controllers.Instrument(store)
+	// Events go through a recorder with bounded memory rather than
+	// mgr.GetEventRecorder's (see internal/eventsink).
+	recorder, err := eventsink.ForManager(mgr, "wallet-operator", eventsink.Options{})
+	if err != nil {
+		return fmt.Errorf("events: %w", err)
+	}
 	if err := (&controllers.WalletReconciler{
-		Client: mgr.GetClient(), Ledger: instrumented, Recorder: mgr.GetEventRecorder("wallet-operator"), StatusInterval: o.statusEvery,
+		Client: mgr.GetClient(), Ledger: instrumented, Recorder: recorder, StatusInterval: o.statusEvery,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("wallet controller: %w", err)
 	}
 	if err := (&controllers.WalletTransactionReconciler{
-		Client: mgr.GetClient(), Ledger: instrumented, Recorder: mgr.GetEventRecorder("wallet-operator"), AutoTopUpTTL: o.autoTopUpTTL,
+		Client: mgr.GetClient(), Ledger: instrumented, Recorder: recorder, AutoTopUpTTL: o.autoTopUpTTL,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("wallettransaction controller: %w", err)
 	}

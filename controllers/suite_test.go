@@ -39,6 +39,7 @@ import (
 
 	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
 	"github.com/walletop/wallet-operator/controllers"
+	"github.com/walletop/wallet-operator/internal/eventsink"
 	"github.com/walletop/wallet-operator/internal/ledger"
 	"github.com/walletop/wallet-operator/internal/ledger/ledgertest"
 	"github.com/walletop/wallet-operator/internal/ledger/postgres"
@@ -155,8 +156,10 @@ func startManager() {
 	})
 	Expect(err).NotTo(HaveOccurred())
 	instrumented := controllers.Instrument(store) // as main.go wires it
-	Expect((&controllers.WalletReconciler{Client: mgr.GetClient(), Ledger: instrumented, Recorder: mgr.GetEventRecorder("wallet-operator")}).SetupWithManager(mgr)).To(Succeed())
-	Expect((&controllers.WalletTransactionReconciler{Client: mgr.GetClient(), Ledger: instrumented, Recorder: mgr.GetEventRecorder("wallet-operator"),
+	recorder, err := eventsink.ForManager(mgr, "wallet-operator", eventsink.Options{})
+	Expect(err).NotTo(HaveOccurred())
+	Expect((&controllers.WalletReconciler{Client: mgr.GetClient(), Ledger: instrumented, Recorder: recorder}).SetupWithManager(mgr)).To(Succeed())
+	Expect((&controllers.WalletTransactionReconciler{Client: mgr.GetClient(), Ledger: instrumented, Recorder: recorder,
 		AutoTopUpTTL: autoTopUpTTL}).SetupWithManager(mgr)).To(Succeed())
 	ctx, cancel := context.WithCancel(context.Background())
 	stopMgr = cancel
