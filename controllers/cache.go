@@ -17,6 +17,8 @@ limitations under the License.
 package controllers
 
 import (
+	"unique"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -51,17 +53,25 @@ func trimFinal(obj any) (any, error) {
 	if err != nil || !ok || !final(t) {
 		return obj, err
 	}
+	// Strings that many transactions share are kept once (each decoded
+	// object brings its own copies).
 	return &billingv1alpha1.WalletTransaction{
-		TypeMeta: t.TypeMeta,
+		TypeMeta: metav1.TypeMeta{Kind: intern(t.Kind), APIVersion: intern(t.APIVersion)},
 		ObjectMeta: metav1.ObjectMeta{
-			Name: t.Name, Namespace: t.Namespace, UID: t.UID, ResourceVersion: t.ResourceVersion,
+			Name: t.Name, Namespace: intern(t.Namespace), UID: t.UID, ResourceVersion: t.ResourceVersion,
 			Generation: t.Generation, CreationTimestamp: t.CreationTimestamp, DeletionTimestamp: t.DeletionTimestamp,
 			Labels: t.Labels, OwnerReferences: t.OwnerReferences, Finalizers: t.Finalizers,
 		},
-		Spec: billingv1alpha1.WalletTransactionSpec{WalletRef: t.Spec.WalletRef, Type: t.Spec.Type},
+		Spec: billingv1alpha1.WalletTransactionSpec{
+			WalletRef: billingv1alpha1.LocalObjectReference{Name: intern(t.Spec.WalletRef.Name)},
+			Type:      billingv1alpha1.TransactionType(intern(string(t.Spec.Type))),
+		},
 		Status: billingv1alpha1.WalletTransactionStatus{
-			Phase: t.Status.Phase, ObservedGeneration: t.Status.ObservedGeneration,
+			Phase: billingv1alpha1.TransactionPhase(intern(string(t.Status.Phase))), ObservedGeneration: t.Status.ObservedGeneration,
 			AppliedAt: t.Status.AppliedAt, TransactionID: t.Status.TransactionID,
 		},
 	}, nil
 }
+
+// intern returns the one copy of s that every cached object shares.
+func intern(s string) string { return unique.Make(s).Value() }

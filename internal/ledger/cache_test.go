@@ -38,7 +38,7 @@ func TestCacheBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	const wallets, perWallet = 20, ledger.CacheBound/10
+	const wallets, perWallet = 20, ledger.CacheBound / 10
 	for w := range wallets {
 		name := fmt.Sprintf("ns/w%d", w)
 		if err := s.OpenWallet(ctx, ledger.WalletSpec{Wallet: name, Currency: "USD", Rate: 10_000}); err != nil {

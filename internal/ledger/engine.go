@@ -112,13 +112,13 @@ type SQLStore struct {
 	// live grants they hold.
 	cache        map[string]*walletState
 	cachedGrants int
-	db    *sql.DB
-	d     Dialect
-	opts  Options
-	jobs  chan *job
-	wg    sync.WaitGroup
-	close sync.Once
-	stop  chan struct{}
+	db           *sql.DB
+	d            Dialect
+	opts         Options
+	jobs         chan *job
+	wg           sync.WaitGroup
+	close        sync.Once
+	stop         chan struct{}
 	// lastEntryID is the highest entry id (SingleWriter only; 0: unknown,
 	// read from the table when needed): the committer numbers new entries
 	// itself instead of reading ids back from every insert.
