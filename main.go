@@ -121,7 +121,7 @@ func main() {
 // all of it. Most of the operator's heap is its cache of WalletTransactions,
 // so this decides how much memory a burst of them takes: with Go's default
 // of 100 the resident set grew by 39-41 MiB per 10,000 transactions, with
-// 50 by 33 (docs/benchmarks.md), for a little more CPU spent collecting.
+// 50 by 31-34 (docs/benchmarks.md), for a little more CPU spent collecting.
 const defaultGOGC = 50
 
 // memoryDefaults applies defaultGOGC unless the environment sets GOGC.
