@@ -64,13 +64,14 @@ func main() {
 	cpuProfile := flag.String("cpu-profile", "", "if set: write a 30 s CPU profile of the operator, from the first transaction on, here")
 	apiserverProfile := flag.String("apiserver-cpu-profile", "", "if set: write a 30 s CPU profile of the kube-apiserver, from the first transaction on, here")
 	backend := flag.String("ledger", "sqlite", "the operator's ledger: sqlite (a file in a temp dir) or postgres (a throwaway server, as the tests start)")
+	rounds := flag.Int("rounds", 2, "rounds of -transactions each: the first from a fresh operator, the next ones on top of the objects cached already (the growth per round past the first is the cost of each further 10,000 cached objects, without the one-time costs: code paths first run, bounded caches filling, queues growing to their depth)")
 	idle := flag.Duration("idle", 0, "if set: after the run, leave the operator idle this long (client-go forgets the Events it sent after 6 minutes), collect its garbage and report its resident set then")
 	flag.Parse()
 	if *backend != "sqlite" && *backend != "postgres" {
 		fmt.Fprintf(os.Stderr, "controller-load: -ledger %q: want sqlite or postgres\n", *backend)
 		os.Exit(2)
 	}
-	if err := run(*n, *wallets, *workers, *backend, *heapProfile, *cpuProfile, *apiserverProfile, *idle); err != nil {
+	if err := run(*n, *rounds, *wallets, *workers, *backend, *heapProfile, *cpuProfile, *apiserverProfile, *idle); err != nil {
 		fmt.Fprintln(os.Stderr, "controller-load:", err)
 		os.Exit(1)
 	}
@@ -78,7 +79,7 @@ func main() {
 
 func say(format string, args ...any) { fmt.Fprintf(os.Stderr, "==> "+format+"\n", args...) }
 
-func run(n, wallets, workers int, backend, heapProfile, cpuProfile, apiserverProfile string, idle time.Duration) error {
+func run(n, rounds, wallets, workers int, backend, heapProfile, cpuProfile, apiserverProfile string, idle time.Duration) error {
 	ctx := context.Background()
 	root, err := testenv.ModuleRoot()
 	if err != nil {
@@ -173,57 +174,38 @@ func run(n, wallets, workers int, backend, heapProfile, cpuProfile, apiserverPro
 	if err := waitFor(ctx, c, wallets, func(w *billingv1alpha1.Wallet) bool { return w.Status.Balance == "0" }); err != nil {
 		return err
 	}
-	before, err := operatorWrites(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	rssBefore := loadtest.PeakRSS(op.Process.Pid)
 	rssNowBefore := loadtest.RSS(op.Process.Pid)
-
-	say("creating %d WalletTransactions over %d wallets", n, wallets)
-	profiled := inBackground(cpuProfile != "", func() error {
-		return saveProfile("http://"+pprofAddr+"/debug/pprof/profile?seconds=30", cpuProfile)
-	})
-	apiserverProfiled := inBackground(apiserverProfile != "", func() error { return saveAPIServerProfile(ctx, cfg, apiserverProfile) })
-	t1 := time.Now()
-	if err := loadtest.Parallel(n, workers, func(i int) error {
-		return c.Create(ctx, &billingv1alpha1.WalletTransaction{ObjectMeta: metav1.ObjectMeta{Namespace: "load", Name: fmt.Sprint("t", i)},
-			Spec: billingv1alpha1.WalletTransactionSpec{WalletRef: billingv1alpha1.LocalObjectReference{Name: fmt.Sprint("w", i%wallets)},
-				Type: billingv1alpha1.TypeTopUp, GrantedCredits: "1"}})
-	}); err != nil {
-		return err
+	rawRate := float64(n) / raw.Seconds()
+	for r := range max(rounds, 1) {
+		var profiled, apiserverProfiled <-chan error
+		if r == 0 {
+			profiled = inBackground(cpuProfile != "", func() error {
+				return saveProfile("http://"+pprofAddr+"/debug/pprof/profile?seconds=30", cpuProfile)
+			})
+			apiserverProfiled = inBackground(apiserverProfile != "", func() error { return saveAPIServerProfile(ctx, cfg, apiserverProfile) })
+		}
+		res, err := round(ctx, c, cfg, op.Process.Pid, r, n, wallets, workers)
+		if err != nil {
+			return err
+		}
+		if r == 0 {
+			if err := <-profiled; err != nil {
+				return err
+			}
+			if err := <-apiserverProfiled; err != nil {
+				return err
+			}
+		}
+		rate := float64(n) / res.current.Seconds()
+		fmt.Printf("| round %d: %d transactions / %d wallets (%d cached) | created in %s | all Settled after %s | every Wallet current after %s | %.0f tx/s | raw client create+status-update: %.0f obj/s | ratio %.2f | operator API writes/tx %.2f | operator peak RSS %d MiB (at the round's start %d MiB): growth %d MiB |\n",
+			r+1, n, wallets, (r+1)*n, res.created.Round(100*time.Millisecond), res.settled.Round(100*time.Millisecond), res.current.Round(100*time.Millisecond),
+			rate, rawRate, rate/rawRate, res.writes/float64(n), res.peakAfter>>20, res.peakBefore>>20, (res.peakAfter-res.peakBefore)>>20)
 	}
-	created := time.Since(t1)
-	if err := waitForTx(ctx, c, n); err != nil {
-		return err
-	}
-	settled := time.Since(t1)
-	perWallet := n / wallets
-	if err := waitFor(ctx, c, wallets, func(w *billingv1alpha1.Wallet) bool { return w.Status.Balance == strconv.Itoa(perWallet) }); err != nil {
-		return err
-	}
-	current := time.Since(t1)
-	after, err := operatorWrites(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	writes := after - before - float64(n) // minus this client's own creates
 	if heapProfile != "" && idle == 0 {
 		if err := saveProfile("http://"+pprofAddr+"/debug/pprof/heap", heapProfile); err != nil {
 			return err
 		}
 	}
-	if err := <-profiled; err != nil {
-		return err
-	}
-	if err := <-apiserverProfiled; err != nil {
-		return err
-	}
-	rate := float64(n) / current.Seconds()
-	rawRate := float64(n) / raw.Seconds()
-	fmt.Printf("| %d transactions / %d wallets | created in %s | all Settled after %s | every Wallet current after %s | %.0f tx/s | raw client create+status-update: %.0f obj/s | ratio %.2f | operator API writes/tx %.2f | operator peak RSS %d MiB (at start %d MiB) |\n",
-		n, wallets, created.Round(100*time.Millisecond), settled.Round(100*time.Millisecond), current.Round(100*time.Millisecond),
-		rate, rawRate, rate/rawRate, writes/float64(n), loadtest.PeakRSS(op.Process.Pid)>>20, rssBefore>>20)
 	if idle > 0 {
 		say("leaving the operator idle for %s", idle)
 		time.Sleep(idle)
@@ -238,9 +220,54 @@ func run(n, wallets, workers int, backend, heapProfile, cpuProfile, apiserverPro
 		time.Sleep(10 * time.Second) // the runtime returns freed pages to the OS in the background
 		rss := loadtest.RSS(op.Process.Pid)
 		fmt.Printf("| after %s idle | operator RSS %d MiB, %d MiB before the transactions: %d MiB for %d cached objects |\n",
-			idle, rss>>20, rssNowBefore>>20, (rss-rssNowBefore)>>20, n)
+			idle, rss>>20, rssNowBefore>>20, (rss-rssNowBefore)>>20, max(rounds, 1)*n)
 	}
 	return nil
+}
+
+// roundResult is what one round of transactions measured.
+type roundResult struct {
+	created, settled, current time.Duration
+	writes                    float64 // the operator's API writes
+	peakBefore, peakAfter     int64   // its peak RSS before and after the round
+}
+
+// round creates the r-th batch of n TopUp WalletTransactions (spread over
+// the wallets) and waits until all are Settled and every Wallet's status
+// shows the balance they add up to.
+func round(ctx context.Context, c client.Client, cfg *rest.Config, pid, r, n, wallets, workers int) (roundResult, error) {
+	var res roundResult
+	before, err := operatorWrites(ctx, cfg)
+	if err != nil {
+		return res, err
+	}
+	res.peakBefore = loadtest.PeakRSS(pid)
+	say("round %d: creating %d WalletTransactions over %d wallets", r+1, n, wallets)
+	t1 := time.Now()
+	if err := loadtest.Parallel(n, workers, func(i int) error {
+		return c.Create(ctx, &billingv1alpha1.WalletTransaction{ObjectMeta: metav1.ObjectMeta{Namespace: "load", Name: fmt.Sprint("t", r*n+i)},
+			Spec: billingv1alpha1.WalletTransactionSpec{WalletRef: billingv1alpha1.LocalObjectReference{Name: fmt.Sprint("w", i%wallets)},
+				Type: billingv1alpha1.TypeTopUp, GrantedCredits: "1"}})
+	}); err != nil {
+		return res, err
+	}
+	res.created = time.Since(t1)
+	if err := waitForTx(ctx, c, (r+1)*n); err != nil {
+		return res, err
+	}
+	res.settled = time.Since(t1)
+	perWallet := (r + 1) * n / wallets
+	if err := waitFor(ctx, c, wallets, func(w *billingv1alpha1.Wallet) bool { return w.Status.Balance == strconv.Itoa(perWallet) }); err != nil {
+		return res, err
+	}
+	res.current = time.Since(t1)
+	after, err := operatorWrites(ctx, cfg)
+	if err != nil {
+		return res, err
+	}
+	res.writes = after - before - float64(n) // minus this client's own creates
+	res.peakAfter = loadtest.PeakRSS(pid)
+	return res, nil
 }
 
 func waitFor(ctx context.Context, c client.Client, want int, ok func(*billingv1alpha1.Wallet) bool) error {
