@@ -119,9 +119,10 @@ func main() {
 // defaultGOGC is the garbage collector's target when GOGC is not set: the
 // heap may grow by half its live size between collections instead of by
 // all of it. Most of the operator's heap is its cache of WalletTransactions,
-// so this decides how much memory a burst of them takes: with Go's default
-// of 100 the resident set grew by 39-41 MiB per 10,000 transactions, with
-// 50 by 31-34 (docs/benchmarks.md), for a little more CPU spent collecting.
+// so this decides how much memory a burst of them takes: the first 10,000
+// transactions of a fresh process grew the resident set's peak by 39-41 MiB
+// with Go's default of 100 and by 31-36 MiB with 50, each further 10,000 by
+// 21-27 MiB (docs/benchmarks.md), for a little more CPU spent collecting.
 const defaultGOGC = 50
 
 // memoryDefaults applies defaultGOGC unless the environment sets GOGC.
