@@ -62,6 +62,14 @@ type Dialect struct {
 	// from empty faster than the database's own statistics rounds would
 	// otherwise be planned with figures from when it was tiny.
 	Analyze string
+	// KeyMatch, if set, is the condition that finds the entry of a wallet
+	// id and an idempotency key given as the SQL expressions w and k, in a
+	// form the dialect's key index serves (default: wallet_id = w AND key = k).
+	KeyMatch func(w, k string) string
+	// NextGrantIDs, unless SingleWriter, takes the given number of grant
+	// ids from the database's generator (one per row), so that entries can
+	// name a grant of their own transaction before it is inserted.
+	NextGrantIDs string
 }
 
 // AtVersion is the dialect with its first version migrations only (0: all
@@ -123,6 +131,7 @@ type SQLStore struct {
 	// read from the table when needed): the committer numbers new entries
 	// itself instead of reading ids back from every insert.
 	lastEntryID int64
+	lastGrantID int64 // the same for grants
 	// entries written since open, and the count at which to run Analyze next
 	written     atomic.Int64
 	nextAnalyze atomic.Int64
@@ -394,7 +403,7 @@ func (s *SQLStore) runTx(batch []*job, results []jobResult) (err error) {
 			if err != nil {
 				clear(s.cache) // the states were changed by a transaction that did not commit
 				s.cachedGrants = 0
-				s.lastEntryID = 0
+				s.lastEntryID, s.lastGrantID = 0, 0
 			}
 		}()
 	}
@@ -557,11 +566,9 @@ func (s *SQLStore) failpoint(step string) error {
 	return s.opts.Failpoint(step)
 }
 
-// grantCols are a grant's columns and its entry's key. The key is a scalar
-// subquery rather than a join so that no planner can turn it into a scan of
-// the entries (a hash join looks cheap while the table is small, and a
-// cached plan keeps it as the table grows).
-const grantCols = `g.id, g.entry_id, (SELECT e.key FROM entries e WHERE e.id = g.entry_id), g.category, g.original, g.remaining, g.priority, g.effective_at, g.expires_at, g.origins, g.endpoints, g.status, g.activated, g.settled_at, g.created_at`
+// grantCols are a grant's columns (with its entry's key, kept in the grant
+// since schema version 4).
+const grantCols = `g.id, g.entry_id, g.entry_key, g.category, g.original, g.remaining, g.priority, g.effective_at, g.expires_at, g.origins, g.endpoints, g.status, g.activated, g.settled_at, g.created_at`
 
 func scanGrant(sc interface{ Scan(...any) error }, extra ...any) (*grantRow, error) {
 	g := &grantRow{}
@@ -584,7 +591,9 @@ func scanGrant(sc interface{ Scan(...any) error }, extra ...any) (*grantRow, err
 	return g, nil
 }
 
-const entryCols = `id, seq, key, hash, type, status, credits, paid, granted, origin, endpoint, ref, description, ts, applied_at, balance_after, debt_after, payment`
+// entryCols are an entry's columns; the amounts that are mostly zero are
+// stored as NULL then (schema version 4).
+const entryCols = `id, seq, key, hash, type, status, credits, COALESCE(paid, 0) AS paid, COALESCE(granted, 0) AS granted, origin, endpoint, ref, description, ts, applied_at, balance_after, COALESCE(debt_after, 0) AS debt_after, payment`
 
 func scanEntry(sc interface{ Scan(...any) error }, extra ...any) (*entryRow, error) {
 	e := &entryRow{}
@@ -676,7 +685,7 @@ func (s *SQLStore) loadBulk(ctx context.Context, tx *sql.Tx, names []string, key
 	for round := 0; round < 2 && len(kk) > 0; round++ {
 		// One index lookup per key (a LATERAL subquery with OFFSET 0 cannot be flattened
 		// into a join that scans the entries, whatever the statistics say).
-		st, err := s.prep(ctx, tx, `SELECT e.* FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[])) AS k(kw, kk) CROSS JOIN LATERAL (SELECT `+entryCols+`, wallet_id FROM entries WHERE wallet_id = k.kw AND key = k.kk OFFSET 0) e`)
+		st, err := s.prep(ctx, tx, `SELECT e.* FROM unnest(CAST(? AS BIGINT[]), CAST(? AS TEXT[])) AS k(kw, kk) CROSS JOIN LATERAL (SELECT `+entryCols+`, wallet_id FROM entries WHERE `+s.keyMatch("k.kw", "k.kk")+` OFFSET 0) e`)
 		if err != nil {
 			return nil, err
 		}
@@ -829,7 +838,7 @@ func (s *SQLStore) loadKeys(ctx context.Context, tx *sql.Tx, w *walletState, key
 	if len(keys) == 0 {
 		return nil
 	}
-	entryByKey, err := s.prep(ctx, tx, `SELECT `+entryCols+` FROM entries WHERE wallet_id = ? AND key = ?`)
+	entryByKey, err := s.prep(ctx, tx, `SELECT `+entryCols+` FROM entries WHERE `+s.keyParams())
 	if err != nil {
 		return err
 	}
@@ -921,6 +930,14 @@ func nullable(s string) any {
 	return s
 }
 
+// nonZero is an amount as stored where zero is NULL.
+func nonZero(v money.Micros) any {
+	if v == 0 {
+		return nil
+	}
+	return int64(v)
+}
+
 func nullTime(v int64) any {
 	if v == never || v == 0 {
 		return nil
@@ -1006,22 +1023,90 @@ func (s *SQLStore) insertRows(ctx context.Context, tx *sql.Tx, head string, cols
 	return nil
 }
 
-// takeEntryIDs reserves n entry ids for the rows a transaction inserts and
-// returns the first, when this process is the database's only writer (0
-// otherwise: the database assigns them). The committer forgets the highest
-// id taken (lastEntryID = 0) when a transaction fails.
-func (s *SQLStore) takeEntryIDs(ctx context.Context, tx *sql.Tx, n int) (int64, error) {
+// takeIDs reserves n ids of table (entries or grants) for the rows a
+// transaction inserts and returns the first, when this process is the
+// database's only writer (0 otherwise). last is the highest id taken; the
+// committer forgets it (0) when a transaction fails.
+func (s *SQLStore) takeIDs(ctx context.Context, tx *sql.Tx, table string, last *int64, n int) (int64, error) {
 	if !s.d.SingleWriter || n == 0 {
 		return 0, nil
 	}
-	if s.lastEntryID == 0 {
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM entries`).Scan(&s.lastEntryID); err != nil {
-			return 0, fmt.Errorf("ledger: reading the last entry id: %w", err)
+	if *last == 0 {
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM `+table).Scan(last); err != nil {
+			return 0, fmt.Errorf("ledger: reading the last id of %s: %w", table, err)
 		}
 	}
-	first := s.lastEntryID + 1
-	s.lastEntryID += int64(n)
+	first := *last + 1
+	*last += int64(n)
 	return first, nil
+}
+
+// numberGrants gives the transaction's new grants their ids before
+// anything is written, so that an entry can hold its allocation to a grant
+// of the same transaction.
+func (s *SQLStore) numberGrants(ctx context.Context, tx *sql.Tx, ws []*walletState) error {
+	var gs []*grantRow
+	for _, w := range ws {
+		for _, g := range w.grants {
+			if g.isNew {
+				gs = append(gs, g)
+			}
+		}
+	}
+	if len(gs) == 0 {
+		return nil
+	}
+	if s.d.SingleWriter {
+		id, err := s.takeIDs(ctx, tx, "grants", &s.lastGrantID, len(gs))
+		if err != nil {
+			return err
+		}
+		for _, g := range gs {
+			g.id = id
+			id++
+		}
+		return nil
+	}
+	st, err := s.prep(ctx, tx, s.d.NextGrantIDs)
+	if err != nil {
+		return err
+	}
+	rows, err := st.QueryContext(ctx, len(gs))
+	if err != nil {
+		return fmt.Errorf("ledger: taking grant ids: %w", err)
+	}
+	defer rows.Close()
+	i := 0
+	for ; rows.Next() && i < len(gs); i++ {
+		if err := rows.Scan(&gs[i].id); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if i != len(gs) {
+		return fmt.Errorf("ledger: took %d grant ids for %d grants", i, len(gs))
+	}
+	return nil
+}
+
+// keyMatch is the condition that finds the entry of wallet id w and
+// idempotency key k (SQL expressions).
+func (s *SQLStore) keyMatch(w, k string) string {
+	if s.d.KeyMatch == nil {
+		return "wallet_id = " + w + " AND key = " + k
+	}
+	return s.d.KeyMatch(w, k)
+}
+
+// keyParams is keyMatch for a statement whose only parameters are the
+// wallet id and the key, in that order.
+func (s *SQLStore) keyParams() string {
+	if s.d.KeyMatch == nil {
+		return s.keyMatch("?", "?")
+	}
+	return s.keyMatch(s.d.Placeholder(1), s.d.Placeholder(2))
 }
 
 // flush writes what the batch's operations produced.
@@ -1040,15 +1125,26 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 	for _, w := range ws {
 		n += len(w.newEntries)
 	}
-	id, err := s.takeEntryIDs(ctx, tx, n)
+	if err := s.numberGrants(ctx, tx, ws); err != nil {
+		return err
+	}
+	id, err := s.takeIDs(ctx, tx, "entries", &s.lastEntryID, n)
 	if err != nil {
 		return err
 	}
 	for _, w := range ws {
 		for _, e := range w.newEntries {
+			// the one grant an entry touched is in its row; two or more: allocations rows
+			var grant, grantAmount any
+			if len(e.allocs) == 1 {
+				grant = e.allocs[0].grant.id
+				if a := e.allocs[0].amount; a != e.credits {
+					grantAmount = a
+				}
+			}
 			rows = append(rows, w.id, e.seq, e.key, e.hash, indexOf(entryTypes, e.typ), indexOf(statuses, e.status),
-				e.credits, e.paid, e.granted, nullable(e.origin), nullable(e.endpoint), nullable(e.ref), nullable(e.description),
-				e.ts, e.appliedAt, e.balanceAfter, e.debtAfter, b2i(e.payment))
+				e.credits, nonZero(e.paid), nonZero(e.granted), nullable(e.origin), nullable(e.endpoint), nullable(e.ref), nullable(e.description),
+				e.ts, e.appliedAt, e.balanceAfter, nonZero(e.debtAfter), b2i(e.payment), grant, grantAmount)
 			if id > 0 {
 				e.id = id
 				id++
@@ -1058,11 +1154,11 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 			}
 		}
 	}
-	const entryInsert = `INSERT INTO entries (wallet_id, seq, key, hash, type, status, credits, paid, granted, origin, endpoint, ref, description, ts, applied_at, balance_after, debt_after, payment`
+	const entryInsert = `INSERT INTO entries (wallet_id, seq, key, hash, type, status, credits, paid, granted, origin, endpoint, ref, description, ts, applied_at, balance_after, debt_after, payment, grant_id, grant_amount`
 	if s.d.SingleWriter {
-		err = s.insertRows(ctx, tx, entryInsert+`, id)`, 19, rows, "", "", nil)
+		err = s.insertRows(ctx, tx, entryInsert+`, id)`, 21, rows, "", "", nil)
 	} else {
-		err = s.insertRows(ctx, tx, entryInsert+`)`, 18, rows, "", "id, wallet_id, seq", func(r *sql.Rows) error {
+		err = s.insertRows(ctx, tx, entryInsert+`)`, 20, rows, "", "id, wallet_id, seq", func(r *sql.Rows) error {
 			var id, wid, seq int64
 			if err := r.Scan(&id, &wid, &seq); err != nil {
 				return err
@@ -1081,45 +1177,30 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 	for _, w := range ws {
 		for _, e := range w.entries {
 			if e.statusDirty && !e.isNew {
-				st, err := s.prep(ctx, tx, `UPDATE entries SET status = ? WHERE id = ?`)
+				st, err := s.prep(ctx, tx, `UPDATE entries SET status = ? WHERE wallet_id = ? AND seq = ?`)
 				if err != nil {
 					return err
 				}
-				if _, err := st.ExecContext(ctx, indexOf(statuses, e.status), e.id); err != nil {
+				if _, err := st.ExecContext(ctx, indexOf(statuses, e.status), w.id, e.seq); err != nil {
 					return fmt.Errorf("ledger: updating entry status: %w", err)
 				}
 			}
 		}
 	}
-	// 3. grants: new ones, then changed ones
-	type grantKey struct {
-		entry int64
-		cat   int
-	}
-	newGrants := map[grantKey]*grantRow{}
+	// 3. grants: new ones (numbered above), then changed ones
 	rows = rows[:0]
 	for _, w := range ws {
 		for _, g := range w.grants {
 			if !g.isNew {
 				continue
 			}
-			cat := indexOf(categories, g.category)
-			newGrants[grantKey{g.entry.id, cat}] = g
-			rows = append(rows, []any{w.id, g.entry.id, cat, g.original, g.remaining, g.priority, g.effectiveAt, nullTime(g.expiresAt),
+			rows = append(rows, []any{g.id, w.id, g.entry.id, g.entry.key, indexOf(categories, g.category), g.original, g.remaining, g.priority, g.effectiveAt, nullTime(g.expiresAt),
 				joinList(g.applies.Origins), joinList(g.applies.Endpoints), indexOf(statuses, g.status), b2i(g.activated),
 				nullTime(g.settledAt), g.createdAt, b2i(g.live())}...)
 		}
 	}
-	if err := s.insertRows(ctx, tx, `INSERT INTO grants (wallet_id, entry_id, category, original, remaining, priority, effective_at, expires_at, origins, endpoints, status, activated, settled_at, created_at, live)`,
-		15, rows, "", "id, entry_id, category", func(r *sql.Rows) error {
-			var id, eid int64
-			var cat int
-			if err := r.Scan(&id, &eid, &cat); err != nil {
-				return err
-			}
-			newGrants[grantKey{eid, cat}].id = id
-			return nil
-		}); err != nil {
+	if err := s.insertRows(ctx, tx, `INSERT INTO grants (id, wallet_id, entry_id, entry_key, category, original, remaining, priority, effective_at, expires_at, origins, endpoints, status, activated, settled_at, created_at, live)`,
+		17, rows, "", "", nil); err != nil {
 		return fmt.Errorf("ledger: writing grants: %w", err)
 	}
 	if err := s.failpoint("after-grants"); err != nil {
@@ -1129,28 +1210,31 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 	for _, w := range ws {
 		for _, g := range w.grants {
 			if g.isNew {
-				g.entryID = g.entry.id
+				g.entryID, g.entryKey = g.entry.id, g.entry.key
 				continue
 			}
 			if !g.dirty {
 				continue
 			}
-			rows = append(rows, []any{g.id, w.id, g.entryID, indexOf(categories, g.category), g.original, g.remaining, g.priority,
+			rows = append(rows, []any{g.id, w.id, g.entryID, g.entryKey, indexOf(categories, g.category), g.original, g.remaining, g.priority,
 				g.effectiveAt, nullTime(g.expiresAt), joinList(g.applies.Origins), joinList(g.applies.Endpoints),
 				indexOf(statuses, g.status), b2i(g.activated), nullTime(g.settledAt), g.createdAt, b2i(g.live())}...)
 		}
 	}
 	// One statement updates every changed grant (an upsert of whole rows on
 	// their id), rather than one UPDATE each.
-	if err := s.insertRows(ctx, tx, `INSERT INTO grants (id, wallet_id, entry_id, category, original, remaining, priority, effective_at, expires_at, origins, endpoints, status, activated, settled_at, created_at, live)`,
-		16, rows, ` ON CONFLICT (id) DO UPDATE SET remaining = excluded.remaining, status = excluded.status, activated = excluded.activated, settled_at = excluded.settled_at, live = excluded.live`,
+	if err := s.insertRows(ctx, tx, `INSERT INTO grants (id, wallet_id, entry_id, entry_key, category, original, remaining, priority, effective_at, expires_at, origins, endpoints, status, activated, settled_at, created_at, live)`,
+		17, rows, ` ON CONFLICT (id) DO UPDATE SET remaining = excluded.remaining, status = excluded.status, activated = excluded.activated, settled_at = excluded.settled_at, live = excluded.live`,
 		"", nil); err != nil {
 		return fmt.Errorf("ledger: updating grants: %w", err)
 	}
-	// 4. allocations
+	// 4. allocations of entries that touched two or more grants
 	rows = rows[:0]
 	for _, w := range ws {
 		for _, e := range w.newEntries {
+			if len(e.allocs) < 2 {
+				continue
+			}
 			for _, a := range e.allocs {
 				rows = append(rows, []any{e.id, a.grant.id, a.amount}...)
 			}

@@ -135,14 +135,13 @@ func (s *SQLStore) BalanceAt(ctx context.Context, wallet string, at time.Time) (
 		return Balance{}, err
 	}
 	b := Balance{Wallet: wallet, Currency: w.currency, Rate: w.rate, ComputedAt: fromMicros(t), Terminated: w.terminated.Valid && w.terminated.Int64 <= t}
-	err = s.db.QueryRowContext(ctx, s.q(`SELECT seq, debt_after FROM entries WHERE wallet_id = ? AND applied_at <= ? ORDER BY seq DESC LIMIT 1`), w.id, t).Scan(&b.Sequence, &b.Debt)
+	err = s.db.QueryRowContext(ctx, s.q(`SELECT seq, COALESCE(debt_after, 0) FROM entries WHERE wallet_id = ? AND applied_at <= ? ORDER BY seq DESC LIMIT 1`), w.id, t).Scan(&b.Sequence, &b.Debt)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return Balance{}, err
 	}
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT g.category, g.original, g.effective_at, g.expires_at, g.status, g.settled_at, COALESCE(s.allocated, 0)
-		FROM grants g LEFT JOIN (SELECT a.grant_id, SUM(a.amount) AS allocated FROM entries e JOIN allocations a ON a.entry_id = e.id
-			WHERE e.wallet_id = ? AND e.applied_at <= ? GROUP BY a.grant_id) s ON s.grant_id = g.id
-		WHERE g.wallet_id = ? AND g.created_at <= ?`), w.id, t, w.id, t)
+		FROM grants g LEFT JOIN (SELECT grant_id, SUM(amount) AS allocated FROM (`+walletAllocations+`) a GROUP BY grant_id) s ON s.grant_id = g.id
+		WHERE g.wallet_id = ? AND g.created_at <= ?`), w.id, t, w.id, t, w.id, t)
 	if err != nil {
 		return Balance{}, err
 	}
@@ -181,13 +180,20 @@ func (s *SQLStore) BalanceAt(ctx context.Context, wallet string, at time.Time) (
 	return b, rows.Err()
 }
 
+// walletAllocations are the allocations (grant_id, amount) of the entries
+// of a wallet applied at or before a time (parameters: wallet id and time,
+// twice): held in the entry's row when it touched one grant, in the
+// allocations table when it touched more.
+const walletAllocations = `SELECT grant_id, COALESCE(grant_amount, credits) AS amount FROM entries WHERE wallet_id = ? AND applied_at <= ? AND grant_id IS NOT NULL
+	UNION ALL SELECT a.grant_id, a.amount FROM entries e JOIN allocations a ON a.entry_id = e.id WHERE e.wallet_id = ? AND e.applied_at <= ?`
+
 // Entry returns the entry with this idempotency key.
 func (s *SQLStore) Entry(ctx context.Context, wallet, key string) (Entry, error) {
 	w, err := s.wallet(ctx, wallet)
 	if err != nil {
 		return Entry{}, err
 	}
-	st, err := s.prep(ctx, nil, `SELECT `+entryCols+` FROM entries WHERE wallet_id = ? AND key = ?`)
+	st, err := s.prep(ctx, nil, `SELECT `+entryCols+` FROM entries WHERE `+s.keyParams())
 	if err != nil {
 		return Entry{}, err
 	}

@@ -24,6 +24,10 @@ import (
 	"github.com/walletop/wallet-operator/internal/money"
 )
 
+// allAllocations are the allocations (grant_id, amount) of every entry.
+const allAllocations = `SELECT grant_id, COALESCE(grant_amount, credits) AS amount FROM entries WHERE grant_id IS NOT NULL
+	UNION ALL SELECT grant_id, amount FROM allocations`
+
 // Verify recomputes everything from the entries and allocations and compares
 // it with what the writes maintained: grant balances, wallet snapshots and
 // debt, entry sequences, and the hourly rollups. It reads in one transaction.
@@ -86,7 +90,7 @@ func (s *SQLStore) Verify(ctx context.Context) (VerifyReport, error) {
 		}
 		if w.seq > 0 {
 			var debt money.Micros
-			if err := tx.QueryRowContext(ctx, s.q(`SELECT debt_after FROM entries WHERE wallet_id = ? AND seq = ?`), id, w.seq).Scan(&debt); err != nil {
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT COALESCE(debt_after, 0) FROM entries WHERE wallet_id = ? AND seq = ?`), id, w.seq).Scan(&debt); err != nil {
 				problem("wallet %s: last entry: %v", w.name, err)
 			} else if debt != w.debt {
 				problem("wallet %s: debt %s but the last entry says %s", w.name, w.debt, debt)
@@ -94,10 +98,42 @@ func (s *SQLStore) Verify(ctx context.Context) (VerifyReport, error) {
 		}
 	}
 
+	// Keys: one entry per (wallet, idempotency key). The engine keeps them
+	// unique under the wallet's lock; where the key index is a digest
+	// (PostgreSQL) the database does not, so this is checked here.
+	rows, err = tx.QueryContext(ctx, `SELECT wallet_id, key, COUNT(*) FROM entries GROUP BY wallet_id, key HAVING COUNT(*) > 1`)
+	if err != nil {
+		return rep, err
+	}
+	for rows.Next() {
+		var id, n int64
+		var key string
+		if err := rows.Scan(&id, &key, &n); err != nil {
+			rows.Close()
+			return rep, err
+		}
+		name := fmt.Sprint(id)
+		if w := wallets[id]; w != nil {
+			name = w.name
+		}
+		problem("wallet %s: %d entries with key %q", name, n, key)
+	}
+	rows.Close()
+	// An entry's allocations are in its row (one grant) or in the
+	// allocations table (two or more), never both, never one alone there.
+	var misplaced int64
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT a.entry_id FROM allocations a JOIN entries e ON e.id = a.entry_id
+		GROUP BY a.entry_id HAVING COUNT(*) < 2 OR MAX(e.grant_id) IS NOT NULL) x`).Scan(&misplaced); err != nil {
+		return rep, err
+	}
+	if misplaced > 0 {
+		problem("%d entries with allocations both in their row and in the allocations table, or a single one in the table", misplaced)
+	}
+
 	// Grants: remaining = original + allocations, within [0, original];
 	// the live flag matches the status.
 	rows, err = tx.QueryContext(ctx, `SELECT g.id, g.wallet_id, g.original, g.remaining, g.status, g.activated, g.live,
-		COALESCE(s.allocated, 0) FROM grants g LEFT JOIN (SELECT grant_id, SUM(amount) AS allocated FROM allocations GROUP BY grant_id) s ON s.grant_id = g.id`)
+		COALESCE(s.allocated, 0) FROM grants g LEFT JOIN (SELECT grant_id, SUM(amount) AS allocated FROM (`+allAllocations+`) a GROUP BY grant_id) s ON s.grant_id = g.id`)
 	if err != nil {
 		return rep, err
 	}

@@ -18,8 +18,11 @@ package ledgertest
 
 import (
 	"context"
+	"database/sql"
+	_ "embed" // the version 3 ledger
+	"encoding/json"
 	"fmt"
-	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,83 +33,146 @@ import (
 // (0: all of them).
 type OpenAt func(ctx context.Context, dsn string, o ledger.Options, version int) (ledger.Store, error)
 
-// RunUpgrade writes a history with every version of the schema since from,
-// upgrading one version at a time, and checks after each upgrade that what
-// was written reads back the same (balances now and in the past, grants,
-// history) and that Verify finds nothing.
-func RunUpgrade(t *testing.T, dsn string, from, latest int, openAt OpenAt) {
+// ledgerV3 is a ledger written by the code of schema version 3 (two
+// rounds of upgradeRound's writes, the first at version 2, the second at
+// version 3), as INSERT statements; ledgerV3Reads is what that code read
+// back from it (an upgradeSnapshot). The code that wrote them is gone: the
+// files are its record.
+//
+//go:embed testdata/ledger-v3.sql
+var ledgerV3 string
+
+//go:embed testdata/ledger-v3.json
+var ledgerV3Reads []byte
+
+type upgradeSnapshot struct {
+	Balance, Past ledger.Balance
+	Grants        []ledger.Grant
+	Entries       []ledger.Entry
+}
+
+// RunUpgrade loads the version 3 ledger into a database at schema version
+// 3 (resync, if set, then moves the database's id generators past the
+// loaded rows), upgrades it to the latest version, and checks that it reads
+// back exactly what the version 3 code read and verifies clean; then it
+// writes another round of everything with this code, and checks the
+// balance moved by what the round implies, Verify, and that a reopened
+// store reads the same.
+func RunUpgrade(t *testing.T, dsn string, openAt OpenAt, resync string) {
 	ctx := t.Context()
 	clock := NewClock()
 	start := clock.Now()
-	type snapshot struct {
-		balance, past ledger.Balance
-		grants        []ledger.Grant
-		entries       []ledger.Entry
-	}
-	read := func(s ledger.Store) snapshot {
+	read := func(s ledger.Store) upgradeSnapshot {
 		t.Helper()
-		var sn snapshot
+		var sn upgradeSnapshot
 		var err error
-		if sn.balance, err = s.Balance(ctx, "w"); err != nil {
+		if sn.Balance, err = s.Balance(ctx, "w"); err != nil {
 			t.Fatal(err)
 		}
-		if sn.past, err = s.BalanceAt(ctx, "w", start.Add(90*time.Minute)); err != nil {
+		if sn.Past, err = s.BalanceAt(ctx, "w", start.Add(90*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		if sn.grants, err = s.Grants(ctx, "w"); err != nil {
+		if sn.Grants, err = s.Grants(ctx, "w"); err != nil {
 			t.Fatal(err)
 		}
 		page, err := s.Entries(ctx, ledger.EntryQuery{Wallet: "w", Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}
-		sn.entries = page.Entries
+		sn.Entries = page.Entries
 		rep, err := s.Verify(ctx)
 		if err != nil || len(rep.Problems) > 0 {
 			t.Fatalf("verify: %v %v", rep.Problems, err)
 		}
 		return sn
 	}
-	var want snapshot
-	for v := from; v <= latest; v++ {
-		s, err := openAt(ctx, dsn, ledger.Options{Clock: clock}, v)
+	asJSON := func(sn upgradeSnapshot) string {
+		b, err := json.MarshalIndent(sn, "", "  ")
 		if err != nil {
-			t.Fatalf("opening at version %d: %v", v, err)
-		}
-		if v > from {
-			if got := read(s); !reflect.DeepEqual(got, want) {
-				t.Fatalf("after the upgrade to version %d the ledger reads\n%+v\nbefore it read\n%+v", v, got, want)
-			}
-		} else if err := s.OpenWallet(ctx, ledger.WalletSpec{Wallet: "w", Currency: "USD", Rate: 10_000, OverdraftLimit: m("5")}); err != nil {
 			t.Fatal(err)
 		}
-		// a little of everything, at every version: grants of both kinds
-		// with priorities and an expiry, debits spanning grants, a void, a
-		// refund, an adjustment, an expiry
-		k := func(s string) string { return fmt.Sprintf("%s-v%d", s, v) }
-		expires := clock.Now().Add(2 * time.Hour)
-		for _, err := range []error{
-			second(s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: k("paid"), Paid: m("100"), Priority: 50})),
-			second(s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: k("promo"), Granted: m("20"), Priority: 10, ExpiresAt: &expires})),
-			second(s.Debit(ctx, ledger.DebitRequest{Wallet: "w", Key: k("d1"), Credits: m("25.5"), Origin: "api", Endpoint: "/chat"})),
-			second(s.Void(ctx, ledger.VoidRequest{Wallet: "w", Key: k("void"), Credits: m("1.25")})),
-			second(s.Refund(ctx, ledger.RefundRequest{Wallet: "w", Key: k("refund"), Credits: m("10"), GrantKey: k("paid"), Payment: ledger.StatusSettled})),
-			second(s.Adjust(ctx, ledger.AdjustRequest{Wallet: "w", Key: k("adj"), Credits: m("-0.75"), Reason: "correction"})),
-		} {
-			if err != nil {
-				t.Fatalf("writing at version %d: %v", v, err)
-			}
+		return string(b) + "\n"
+	}
+
+	s, err := openAt(ctx, dsn, ledger.Options{Clock: clock}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := s.(interface{ DB() *sql.DB }).DB()
+	for _, stmt := range strings.Split(ledgerV3+resync, ";\n") {
+		if strings.TrimSpace(stmt) == "" || strings.HasPrefix(strings.TrimSpace(stmt), "--") && !strings.Contains(stmt, "INSERT") {
+			continue
 		}
-		clock.Advance(3 * time.Hour)
-		if _, err := s.ExpireDue(ctx, "w"); err != nil {
-			t.Fatal(err)
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("loading the version 3 ledger: %v\n%s", err, stmt)
 		}
-		if _, err := s.Debit(ctx, ledger.DebitRequest{Wallet: "w", Key: k("d2"), Credits: m("3"), Origin: "batch"}); err != nil {
-			t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// the clock where the version 3 writes left it
+	clock.Advance(6 * time.Hour)
+	s, err = openAt(ctx, dsn, ledger.Options{Clock: clock}, 0)
+	if err != nil {
+		t.Fatalf("upgrading: %v", err)
+	}
+	upgraded := read(s)
+	if got, want := asJSON(upgraded), string(ledgerV3Reads); got != want {
+		t.Fatalf("after the upgrade the ledger reads\n%s\nthe version 3 code read\n%s", got, want)
+	}
+
+	upgradeRound(t, s, clock, 4)
+	after := read(s)
+	// the round adds 100 + 20 + 5, takes 25.5 (debit), 1.25 (void), 10
+	// (refund), 0.75 (adjustment), expires 5 unused, settles the previous
+	// round's 7 pending and takes 3 (debit): 86.5
+	if got, want := after.Balance.Available-upgraded.Balance.Available, m("86.5"); got != want {
+		t.Fatalf("a round after the upgrade moved the balance by %s, want %s", got, want)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = openAt(ctx, dsn, ledger.Options{Clock: clock}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, want := asJSON(read(s)), asJSON(after); got != want {
+		t.Fatalf("reopened, the ledger reads\n%s\nbefore it read\n%s", got, want)
+	}
+}
+
+// upgradeRound writes a little of everything, as the version 3 code did for
+// the loaded ledger at versions 2 and 3: grants of both kinds with
+// priorities and expiries, a debit spanning grants, a void, a refund, an
+// adjustment, a pending payment, the settlement of the previous round's,
+// an expiry and a debit after it.
+func upgradeRound(t *testing.T, s ledger.Store, clock *Clock, v int) {
+	t.Helper()
+	ctx := t.Context()
+	k := func(s string) string { return fmt.Sprintf("%s-v%d", s, v) }
+	expires := clock.Now().Add(2 * time.Hour)
+	for _, err := range []error{
+		second(s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: k("paid"), Paid: m("100"), Priority: 50})),
+		second(s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: k("promo"), Granted: m("20"), Priority: 10, ExpiresAt: &expires})),
+		second(s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: k("promo2"), Granted: m("5"), Priority: 90, ExpiresAt: &expires})),
+		second(s.Debit(ctx, ledger.DebitRequest{Wallet: "w", Key: k("d1"), Credits: m("25.5"), Origin: "api", Endpoint: "/chat"})),
+		second(s.Void(ctx, ledger.VoidRequest{Wallet: "w", Key: k("void"), Credits: m("1.25")})),
+		second(s.Refund(ctx, ledger.RefundRequest{Wallet: "w", Key: k("refund"), Credits: m("10"), GrantKey: k("paid"), Payment: ledger.StatusSettled})),
+		second(s.Adjust(ctx, ledger.AdjustRequest{Wallet: "w", Key: k("adj"), Credits: m("-0.75"), Reason: "correction"})),
+		second(s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: k("pending"), Paid: m("7"), Priority: 50, Payment: ledger.PaymentPending})),
+		second(s.SettlePayment(ctx, "w", fmt.Sprintf("pending-v%d", v-1), ledger.StatusSettled)),
+	} {
+		if err != nil {
+			t.Fatalf("writing round %d: %v", v, err)
 		}
-		want = read(s)
-		if err := s.Close(); err != nil {
-			t.Fatal(err)
-		}
+	}
+	clock.Advance(3 * time.Hour)
+	if _, err := s.ExpireDue(ctx, "w"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Debit(ctx, ledger.DebitRequest{Wallet: "w", Key: k("d2"), Credits: m("3"), Origin: "batch"}); err != nil {
+		t.Fatal(err)
 	}
 }

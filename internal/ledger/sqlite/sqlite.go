@@ -37,7 +37,10 @@ var Dialect = ledger.Dialect{
 	Name:         "sqlite",
 	SingleWriter: true,
 	MaxParams:    32766,
-	Migrations:   ledger.Migrations(ledger.ColumnTypes{ID: "INTEGER PRIMARY KEY", Int: "INTEGER", Small: "INTEGER", Clustered: " WITHOUT ROWID"}),
+	Migrations: ledger.Migrations(ledger.ColumnTypes{ID: "INTEGER PRIMARY KEY", Int: "INTEGER", Small: "INTEGER", Clustered: " WITHOUT ROWID",
+		EntryID:   "INTEGER PRIMARY KEY",
+		EntryKeys: "CREATE UNIQUE INDEX entries_key ON entries (wallet_id, key);\nCREATE UNIQUE INDEX entries_seq ON entries (wallet_id, seq)",
+	}),
 }
 
 // Open opens (creating if needed) the ledger database at path.
