@@ -34,6 +34,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,9 @@ import (
 	"github.com/walletop/wallet-operator/internal/money"
 	"github.com/walletop/wallet-operator/internal/testenv"
 )
+
+// keyPrefix starts every posting's idempotency key; the posting's number follows.
+var keyPrefix = flag.String("key-prefix", "usage-", "idempotency keys are this followed by the posting's number (a longer prefix: keys as long as real ones, such as a WalletTransaction's namespace/name)")
 
 func main() {
 	backendName := flag.String("backend", "sqlite", "sqlite or postgres (a throwaway server is started)")
@@ -173,7 +177,7 @@ func run(backend string, writers, wallets, postings, batch, reads, reportEntries
 				}
 				t0 := time.Now()
 				_, err := s.Debit(ctx, ledger.DebitRequest{
-					Wallet: fmt.Sprintf("team-%d/main", int(i)%wallets), Key: fmt.Sprintf("usage-%d", i),
+					Wallet: fmt.Sprintf("team-%d/main", int(i)%wallets), Key: *keyPrefix + strconv.FormatInt(i, 10),
 					Credits: money.Micros(1_250_000), Origin: "api", Endpoint: "/v1/chat/completions",
 				})
 				if err != nil {
