@@ -65,7 +65,7 @@ func ledgerCommand(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "ledger %s\n", d.Redacted())
 	fmt.Fprintf(stdout, "checked %d wallets: entry sequences, debt and balance snapshots\n", rep.Wallets)
 	fmt.Fprintf(stdout, "checked %d grants: remaining = original + allocations, within [0, original]\n", rep.Grants)
-	fmt.Fprintf(stdout, "checked %d entries against %d hourly rollups\n", rep.Entries, rep.Rollups)
+	fmt.Fprintf(stdout, "checked %d entries against %d hourly rollups; one entry per wallet and idempotency key\n", rep.Entries, rep.Rollups)
 	if len(rep.Problems) == 0 {
 		fmt.Fprintln(stdout, "OK: no inconsistency")
 		return 0
