@@ -117,13 +117,16 @@ func main() {
 }
 
 // defaultGOGC is the garbage collector's target when GOGC is not set: the
-// heap may grow by half its live size between collections instead of by
-// all of it. Most of the operator's heap is its cache of WalletTransactions,
-// so this decides how much memory a burst of them takes: the first 10,000
-// transactions of a fresh process grew the resident set's peak by 39-41 MiB
-// with Go's default of 100 and by 31-36 MiB with 50, each further 10,000 by
-// 21-27 MiB (docs/benchmarks.md), for a little more CPU spent collecting.
-const defaultGOGC = 50
+// heap may grow by a fifth of its live size between collections instead of
+// by all of it. Most of the operator's heap is its cache of
+// WalletTransactions, so this decides how much memory a burst of them
+// takes. Measured on the build machine (docs/benchmarks.md, seventh
+// session): the first 10,000 transactions of a fresh process grew the
+// resident set's peak by 26-29 MiB with 20, 28-30 with 25, 30-34 with 50
+// (39-41 with Go's default of 100), each further 10,000 by 17-18, 16, 20-23;
+// for that the operator spent 10.4-11.4 s of CPU per 10,000 instead of
+// 8.1-8.2 s with 50. The control plane, not the operator, bounds the rate.
+const defaultGOGC = 20
 
 // memoryDefaults applies defaultGOGC unless the environment sets GOGC.
 func memoryDefaults() {

@@ -197,9 +197,10 @@ func run(n, rounds, wallets, workers int, backend, heapProfile, cpuProfile, apis
 			}
 		}
 		rate := float64(n) / res.current.Seconds()
-		fmt.Printf("| round %d: %d transactions / %d wallets (%d cached) | created in %s | all Settled after %s | every Wallet current after %s | %.0f tx/s | raw client create+status-update: %.0f obj/s | ratio %.2f | operator API writes/tx %.2f | operator peak RSS %d MiB (at the round's start %d MiB): growth %d MiB |\n",
+		fmt.Printf("| round %d: %d transactions / %d wallets (%d cached) | created in %s | all Settled after %s | every Wallet current after %s | %.0f tx/s | raw client create+status-update: %.0f obj/s | ratio %.2f | operator API writes/tx %.2f | operator peak RSS %d MiB (at the round's start %d MiB): growth %d MiB | operator CPU %s (%.0f%% of one core) |\n",
 			r+1, n, wallets, (r+1)*n, res.created.Round(100*time.Millisecond), res.settled.Round(100*time.Millisecond), res.current.Round(100*time.Millisecond),
-			rate, rawRate, rate/rawRate, res.writes/float64(n), res.peakAfter>>20, res.peakBefore>>20, (res.peakAfter-res.peakBefore)>>20)
+			rate, rawRate, rate/rawRate, res.writes/float64(n), res.peakAfter>>20, res.peakBefore>>20, (res.peakAfter-res.peakBefore)>>20,
+			res.cpu.Round(100*time.Millisecond), 100*res.cpu.Seconds()/res.current.Seconds())
 	}
 	if heapProfile != "" && idle == 0 {
 		if err := saveProfile("http://"+pprofAddr+"/debug/pprof/heap", heapProfile); err != nil {
@@ -228,8 +229,9 @@ func run(n, rounds, wallets, workers int, backend, heapProfile, cpuProfile, apis
 // roundResult is what one round of transactions measured.
 type roundResult struct {
 	created, settled, current time.Duration
-	writes                    float64 // the operator's API writes
-	peakBefore, peakAfter     int64   // its peak RSS before and after the round
+	writes                    float64       // the operator's API writes
+	peakBefore, peakAfter     int64         // its peak RSS before and after the round
+	cpu                       time.Duration // the CPU time it used in the round
 }
 
 // round creates the r-th batch of n TopUp WalletTransactions (spread over
@@ -242,6 +244,7 @@ func round(ctx context.Context, c client.Client, cfg *rest.Config, pid, r, n, wa
 		return res, err
 	}
 	res.peakBefore = loadtest.PeakRSS(pid)
+	cpuBefore := loadtest.CPUTime(pid)
 	say("round %d: creating %d WalletTransactions over %d wallets", r+1, n, wallets)
 	t1 := time.Now()
 	if err := loadtest.Parallel(n, workers, func(i int) error {
@@ -267,6 +270,7 @@ func round(ctx context.Context, c client.Client, cfg *rest.Config, pid, r, n, wa
 	}
 	res.writes = after - before - float64(n) // minus this client's own creates
 	res.peakAfter = loadtest.PeakRSS(pid)
+	res.cpu = loadtest.CPUTime(pid) - cpuBefore
 	return res, nil
 }
 

@@ -76,6 +76,26 @@ func PeakRSS(pid int) int64 { return procStatus(pid, "VmHWM") }
 // RSS is the process's resident set now (VmRSS), in bytes.
 func RSS(pid int) int64 { return procStatus(pid, "VmRSS") }
 
+// CPUTime is the CPU time the process has used so far (user and system,
+// from /proc/<pid>/stat; 0 if unknown).
+func CPUTime(pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// the fields after the command name (which may hold spaces) in
+	// parentheses; utime and stime are the 14th and 15th of the line, in
+	// clock ticks of 1/100 s (USER_HZ)
+	s := string(data)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
 // Percentile returns the p-th percentile (0-100) of durations.
 func Percentile(d []time.Duration, p float64) time.Duration {
 	if len(d) == 0 {
