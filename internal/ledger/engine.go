@@ -70,6 +70,10 @@ type Dialect struct {
 	// ids from the database's generator (one per row), so that entries can
 	// name a grant of their own transaction before it is inserted.
 	NextGrantIDs string
+	// MigrationLock, if set, is run first in each migration's transaction
+	// and holds until it ends, so that replicas starting together migrate
+	// one after the other.
+	MigrationLock string
 }
 
 // AtVersion is the dialect with its first version migrations only (0: all
@@ -210,8 +214,28 @@ func (s *SQLStore) prep(ctx context.Context, tx *sql.Tx, query string) (*sql.Stm
 	return tx.StmtContext(ctx, st), nil
 }
 
+// createMigrationsTable creates the table of applied migrations if it is
+// not there (under the migration lock: two replicas creating it at once
+// could both try).
+func (s *SQLStore) createMigrationsTable(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if s.d.MigrationLock != "" {
+		if _, err := tx.ExecContext(ctx, s.d.MigrationLock); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 func (s *SQLStore) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+	if err := s.createMigrationsTable(ctx); err != nil {
 		return fmt.Errorf("ledger migrations: %w", err)
 	}
 	var have int
@@ -222,6 +246,25 @@ func (s *SQLStore) migrate(ctx context.Context) error {
 		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
 			return err
+		}
+		if s.d.MigrationLock != "" {
+			// another replica may be migrating the same database: wait for
+			// it, then apply only what it has not
+			if _, err := tx.ExecContext(ctx, s.d.MigrationLock); err != nil {
+				_ = tx.Rollback()
+				return fmt.Errorf("ledger migrations: %w", err)
+			}
+			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+				_ = tx.Rollback()
+				return fmt.Errorf("ledger migrations: %w", err)
+			}
+			if have >= v {
+				if err := tx.Commit(); err != nil {
+					return fmt.Errorf("ledger migrations: %w", err)
+				}
+				v = have
+				continue
+			}
 		}
 		for _, stmt := range strings.Split(s.d.Migrations[v-1], ";\n") {
 			if strings.TrimSpace(stmt) == "" {

@@ -55,7 +55,8 @@ var Dialect = ledger.Dialect{
 	KeyMatch: func(w, k string) string {
 		return "hashtextextended(key, wallet_id) = hashtextextended(" + k + ", " + w + ") AND wallet_id = " + w + " AND key = " + k
 	},
-	NextGrantIDs: "SELECT nextval(pg_get_serial_sequence('grants', 'id')) FROM generate_series(1, CAST(? AS INT))",
+	NextGrantIDs:  "SELECT nextval(pg_get_serial_sequence('grants', 'id')) FROM generate_series(1, CAST(? AS INT))",
+	MigrationLock: "SELECT pg_advisory_xact_lock(7305326874512338689)", // a constant of this ledger's own
 }
 
 // changesChannel carries the names of the wallets each commit wrote, so that

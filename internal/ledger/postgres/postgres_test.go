@@ -145,6 +145,42 @@ func TestTwoReplicasWriteOneWallet(t *testing.T) {
 	}
 }
 
+// TestReplicasMigrateTogether opens one new database from several stores at
+// once (operator replicas starting together): each migration applies once,
+// the others wait for it, and every store opens.
+func TestReplicasMigrateTogether(t *testing.T) {
+	for range 3 {
+		url := newDatabase(t)
+		errs := make(chan error, 4)
+		for range 4 {
+			go func() {
+				s, err := postgres.Open(t.Context(), url, ledger.Options{Clock: ledgertest.NewClock()})
+				if err == nil {
+					err = s.Close()
+				}
+				errs <- err
+			}()
+		}
+		for range 4 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, err := postgres.Open(t.Context(), url, ledger.Options{Clock: ledgertest.NewClock()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n, top int
+		if err := s.DB().QueryRowContext(t.Context(), `SELECT COUNT(*), MAX(version) FROM schema_migrations`).Scan(&n, &top); err != nil {
+			t.Fatal(err)
+		}
+		if n != len(postgres.Dialect.Migrations) || top != n {
+			t.Fatalf("%d migrations recorded, the last %d; want %d", n, top, len(postgres.Dialect.Migrations))
+		}
+		s.Close()
+	}
+}
+
 // TestVerifyFindsDuplicateKeys: the idempotency key is indexed by a
 // digest here, not by a unique index, so Verify is what would notice a
 // key written twice behind the engine's back.
