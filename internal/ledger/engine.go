@@ -238,8 +238,9 @@ func (s *SQLStore) migrate(ctx context.Context) error {
 	if err := s.createMigrationsTable(ctx); err != nil {
 		return fmt.Errorf("ledger migrations: %w", err)
 	}
+	const appliedVersion = `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`
 	var have int
-	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+	if err := s.db.QueryRowContext(ctx, appliedVersion).Scan(&have); err != nil {
 		return fmt.Errorf("ledger migrations: %w", err)
 	}
 	for v := have + 1; v <= len(s.d.Migrations); v++ {
@@ -254,7 +255,7 @@ func (s *SQLStore) migrate(ctx context.Context) error {
 				_ = tx.Rollback()
 				return fmt.Errorf("ledger migrations: %w", err)
 			}
-			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+			if err := tx.QueryRowContext(ctx, appliedVersion).Scan(&have); err != nil {
 				_ = tx.Rollback()
 				return fmt.Errorf("ledger migrations: %w", err)
 			}

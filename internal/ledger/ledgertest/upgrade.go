@@ -99,8 +99,14 @@ func RunUpgrade(t *testing.T, dsn string, openAt OpenAt, resync string) {
 		t.Fatal(err)
 	}
 	db := s.(interface{ DB() *sql.DB }).DB()
-	for _, stmt := range strings.Split(ledgerV3+resync, ";\n") {
-		if strings.TrimSpace(stmt) == "" || strings.HasPrefix(strings.TrimSpace(stmt), "--") && !strings.Contains(stmt, "INSERT") {
+	var sqlLines []string // the file's statements without its comment lines
+	for _, l := range strings.Split(ledgerV3+resync, "\n") {
+		if !strings.HasPrefix(l, "--") {
+			sqlLines = append(sqlLines, l)
+		}
+	}
+	for _, stmt := range strings.Split(strings.Join(sqlLines, "\n"), ";\n") {
+		if strings.TrimSpace(stmt) == "" {
 			continue
 		}
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
