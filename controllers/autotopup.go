@@ -22,10 +22,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/robfig/cron/v3"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
@@ -42,8 +42,10 @@ const (
 // autoTopUp evaluates the wallet's rules against balance b at now. It
 // updates the rules' state in w.Status (the caller writes it before
 // creating anything: intent first, so a crash can never fire twice) and
-// returns the transactions to create and when a schedule next needs a look.
-func (r *WalletReconciler) autoTopUp(ctx context.Context, w *billingv1alpha1.Wallet, b ledger.Balance, now time.Time) ([]*billingv1alpha1.WalletTransaction, time.Time, error) {
+// returns the transactions to create, when a schedule next needs a look,
+// and what is wrong with the rules it skipped (a broken rule disables
+// itself only: the wallet and its other rules go on).
+func (r *WalletReconciler) autoTopUp(ctx context.Context, w *billingv1alpha1.Wallet, b ledger.Balance, now time.Time) ([]*billingv1alpha1.WalletTransaction, time.Time, []string, error) {
 	var create []*billingv1alpha1.WalletTransaction
 	var next time.Time
 	states := map[string]billingv1alpha1.AutoTopUpRuleStatus{}
@@ -51,8 +53,18 @@ func (r *WalletReconciler) autoTopUp(ctx context.Context, w *billingv1alpha1.Wal
 		states[s.Name] = s
 	}
 	var out []billingv1alpha1.AutoTopUpRuleStatus
-	for _, rule := range w.Spec.AutoTopUp {
+	var broken []string
+	for i, rule := range w.Spec.AutoTopUp {
 		rs, seen := states[rule.Name]
+		if errs := rule.Validate(field.NewPath("spec", "autoTopUp").Index(i), now); len(errs) > 0 {
+			broken = append(broken, fmt.Sprintf("rule %s is disabled: %s", rule.Name, errs.ToAggregate()))
+			if !seen {
+				rs = billingv1alpha1.AutoTopUpRuleStatus{Name: rule.Name}
+			}
+			rs.NextScheduleTime = nil
+			out = append(out, rs)
+			continue
+		}
 		if !seen {
 			// A crossing starts above the threshold: a new rule arms once the
 			// balance has been above it, so a wallet created empty (its first
@@ -64,24 +76,20 @@ func (r *WalletReconciler) autoTopUp(ctx context.Context, w *billingv1alpha1.Wal
 		// (a settled one may be gone after its TTL, which costs a ledger read).
 		above := false
 		if rule.Trigger == billingv1alpha1.TriggerThreshold {
-			threshold, err := money.Parse(string(rule.ThresholdCredits))
-			if err != nil {
-				return nil, time.Time{}, fmt.Errorf("rule %s: thresholdCredits: %w", rule.Name, err)
-			}
-			above = b.Available > threshold
+			above = b.Available > money.MustParse(string(rule.ThresholdCredits)) // checked by Validate
 		}
 		inFlight := false
 		if !above {
 			var missing bool
 			var err error
 			if inFlight, missing, err = r.lastTransaction(ctx, w, rs); err != nil {
-				return nil, time.Time{}, err
+				return nil, time.Time{}, nil, err
 			}
 			if missing {
 				// decided but never created (the operator stopped in between)
 				t, err := r.ruleTransaction(w, rule, rs.LastTransaction, b)
 				if err != nil {
-					return nil, time.Time{}, err
+					return nil, time.Time{}, nil, err
 				}
 				if t != nil {
 					create = append(create, t)
@@ -97,9 +105,9 @@ func (r *WalletReconciler) autoTopUp(ctx context.Context, w *billingv1alpha1.Wal
 				fire = true
 			}
 		case billingv1alpha1.TriggerSchedule:
-			sched, err := parseSchedule(rule)
+			sched, err := billingv1alpha1.ParseSchedule(rule.Schedule, rule.TimeZone, now)
 			if err != nil {
-				return nil, time.Time{}, fmt.Errorf("rule %s: %w", rule.Name, err)
+				return nil, time.Time{}, nil, fmt.Errorf("rule %s: %w", rule.Name, err) // checked by Validate
 			}
 			base := w.CreationTimestamp.Time
 			if rs.LastTriggeredAt != nil {
@@ -119,7 +127,7 @@ func (r *WalletReconciler) autoTopUp(ctx context.Context, w *billingv1alpha1.Wal
 			name := fmt.Sprintf("%s-%s-%d", w.Name, rule.Name, rs.Count+1)
 			t, err := r.ruleTransaction(w, rule, name, b)
 			if err != nil {
-				return nil, time.Time{}, err
+				return nil, time.Time{}, nil, err
 			}
 			if t != nil {
 				rs.Count++
@@ -133,7 +141,7 @@ func (r *WalletReconciler) autoTopUp(ctx context.Context, w *billingv1alpha1.Wal
 		out = append(out, rs)
 	}
 	w.Status.AutoTopUp = out
-	return create, next, nil
+	return create, next, broken, nil
 }
 
 // lastTransaction reports whether the rule's last transaction is still in
@@ -159,17 +167,6 @@ func (r *WalletReconciler) lastTransaction(ctx context.Context, w *billingv1alph
 	return false, false, err
 }
 
-func parseSchedule(rule billingv1alpha1.AutoTopUpRule) (cron.Schedule, error) {
-	spec := rule.Schedule
-	if rule.TimeZone != nil && *rule.TimeZone != "" {
-		if _, err := time.LoadLocation(*rule.TimeZone); err != nil {
-			return nil, fmt.Errorf("timeZone %q: %w", *rule.TimeZone, err)
-		}
-		spec = "CRON_TZ=" + *rule.TimeZone + " " + spec
-	}
-	return cron.ParseStandard(spec)
-}
-
 // ruleTransaction builds the TopUp a rule creates (nil when a Target rule
 // has nothing to add). It is owned by the Wallet and labelled with the rule.
 func (r *WalletReconciler) ruleTransaction(w *billingv1alpha1.Wallet, rule billingv1alpha1.AutoTopUpRule, name string, b ledger.Balance) (*billingv1alpha1.WalletTransaction, error) {
@@ -182,11 +179,7 @@ func (r *WalletReconciler) ruleTransaction(w *billingv1alpha1.Wallet, rule billi
 	case billingv1alpha1.MethodFixed:
 		spec.PaidCredits, spec.GrantedCredits = rule.PaidCredits, rule.GrantedCredits
 	case billingv1alpha1.MethodTarget:
-		target, err := money.Parse(string(rule.TargetBalance))
-		if err != nil {
-			return nil, fmt.Errorf("rule %s: targetBalance: %w", rule.Name, err)
-		}
-		missing := target - b.Available
+		missing := money.MustParse(string(rule.TargetBalance)) - b.Available // checked by Validate
 		if missing <= 0 {
 			return nil, nil
 		}

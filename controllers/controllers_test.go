@@ -485,7 +485,7 @@ var autoTopUpSpecs = func() {
 
 		It("fires a Schedule rule when it is due, once, and says when it runs next", func() {
 			ns := newNamespace()
-			tz := "Europe/Paris"
+			tz := billingv1alpha1.TimeZone("Europe/Paris")
 			w := newWallet(ns, "main", func(w *billingv1alpha1.Wallet) {
 				w.Spec.AutoTopUp = []billingv1alpha1.AutoTopUpRule{{Name: "yearly", Trigger: billingv1alpha1.TriggerSchedule,
 					Schedule: "0 0 1 1 *", TimeZone: &tz, Method: billingv1alpha1.MethodFixed, GrantedCredits: "12"}}
@@ -493,7 +493,7 @@ var autoTopUpSpecs = func() {
 			balanceOf(ns, "main", "0")
 			Eventually(func() *metav1.Time { return ruleState(ns).NextScheduleTime }).ShouldNot(BeNil())
 			next := ruleState(ns).NextScheduleTime
-			paris, _ := time.LoadLocation(tz)
+			paris, _ := time.LoadLocation(string(tz))
 			Expect(next.In(paris).Format("01-02 15:04")).To(Equal("01-01 00:00"))
 
 			// The operator, a second after New Year in Paris.

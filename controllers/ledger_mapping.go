@@ -105,7 +105,11 @@ func grantRequest(t *billingv1alpha1.WalletTransaction, wallet, key string) (led
 		at := t.Spec.ExpiresAt.Time
 		req.ExpiresAt = &at
 	case t.Spec.ExpiresAfter != nil:
-		at := base.Add(t.Spec.ExpiresAfter.Duration)
+		d, err := t.Spec.ExpiresAfter.Parse()
+		if err != nil {
+			return ledger.GrantRequest{}, fmt.Errorf("expiresAfter: %w", err)
+		}
+		at := base.Add(d)
 		req.ExpiresAt = &at
 	}
 	if t.Spec.Payment != nil {

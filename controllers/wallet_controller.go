@@ -96,6 +96,11 @@ func (r *WalletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		}
 	}
 	now := r.Now()
+	if errs := w.ValidateSpec(); len(errs) > 0 {
+		// Only a value stored before a rule existed gets here: this wallet
+		// stops, every other goes on.
+		return ctrl.Result{}, r.setInvalid(ctx, w, errs.ToAggregate().Error())
+	}
 	if w.Status.ObservedGeneration != w.Generation || !meta.IsStatusConditionTrue(w.Status.Conditions, billingv1alpha1.ConditionLedgerSynced) {
 		spec, err := walletSpec(w)
 		if err != nil {
@@ -128,10 +133,11 @@ func (r *WalletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		}
 	}
 	read := w.DeepCopy()
-	create, nextSchedule, err := r.autoTopUp(ctx, w, b, now)
+	create, nextSchedule, broken, err := r.autoTopUp(ctx, w, b, now)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	setRulesCondition(w, broken)
 	// The rules' new state is written first, then their transactions are
 	// created: a crash in between re-creates them under the same names.
 	if err := r.setStatus(ctx, w, read, &b, nil); err != nil {
@@ -180,7 +186,9 @@ func (r *WalletReconciler) setStatus(ctx context.Context, w, base *billingv1alph
 		st.Phase = billingv1alpha1.WalletTerminated
 	}
 	st.Balance, st.PaidBalance, st.GrantedBalance, st.PendingCredits = b.Available.String(), b.Paid.String(), b.Granted.String(), b.Pending.String()
-	if m, err := money.MulRate(b.Available, b.Rate); err == nil {
+	// Empty when balance x rate does not fit an amount: never a stale value.
+	st.MoneyBalance = nil
+	if m, err := money.MulRate(b.Available, b.Rate); err == nil && m <= money.MaxAmount && m >= -money.MaxAmount {
 		st.MoneyBalance = &billingv1alpha1.Money{Amount: m.String(), Currency: b.Currency}
 	}
 	st.NextExpiration = nil
@@ -226,6 +234,53 @@ func (r *WalletReconciler) setStatus(ctx context.Context, w, base *billingv1alph
 	}
 	if r.Recorder != nil && low.Status == metav1.ConditionTrue && !wasLow {
 		r.Recorder.Eventf(w, nil, "Warning", "LowBalance", "Check", low.Message)
+	}
+	r.ruleEvent(w, before)
+	return nil
+}
+
+// setRulesCondition sets AutoTopUpReady from what autoTopUp found wrong.
+func setRulesCondition(w *billingv1alpha1.Wallet, broken []string) {
+	c := metav1.Condition{Type: billingv1alpha1.ConditionAutoTopUpReady, Status: metav1.ConditionTrue, Reason: "RulesValid",
+		Message: fmt.Sprintf("%d auto top-up rules in force", len(w.Spec.AutoTopUp)), ObservedGeneration: w.Generation}
+	switch {
+	case len(broken) > 0:
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, "InvalidRule", strings.Join(broken, "; ")
+	case len(w.Spec.AutoTopUp) == 0:
+		c.Reason, c.Message = "NoRules", "no auto top-up rules"
+	}
+	meta.SetStatusCondition(&w.Status.Conditions, c)
+}
+
+// ruleEvent emits a Warning when the wallet's rules turn invalid.
+func (r *WalletReconciler) ruleEvent(w *billingv1alpha1.Wallet, before *billingv1alpha1.WalletStatus) {
+	now := meta.FindStatusCondition(w.Status.Conditions, billingv1alpha1.ConditionAutoTopUpReady)
+	if r.Recorder == nil || now == nil || now.Status != metav1.ConditionFalse {
+		return
+	}
+	if was := meta.FindStatusCondition(before.Conditions, billingv1alpha1.ConditionAutoTopUpReady); was != nil && was.Message == now.Message {
+		return
+	}
+	r.Recorder.Eventf(w, nil, "Warning", now.Reason, "AutoTopUp", now.Message)
+}
+
+// setInvalid reports a wallet whose spec the operator cannot use: Ready
+// False with the reason, an Event, nothing written to the ledger.
+func (r *WalletReconciler) setInvalid(ctx context.Context, w *billingv1alpha1.Wallet, msg string) error {
+	base := w.DeepCopy()
+	c := metav1.Condition{Type: billingv1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: ReasonInvalidSpec,
+		Message: msg, ObservedGeneration: w.Generation}
+	was := meta.FindStatusCondition(base.Status.Conditions, billingv1alpha1.ConditionReady)
+	meta.SetStatusCondition(&w.Status.Conditions, c)
+	w.Status.ObservedGeneration = w.Generation
+	if equality.Semantic.DeepEqual(base.Status, w.Status) {
+		return nil
+	}
+	if err := r.Status().Patch(ctx, w, client.MergeFrom(base)); err != nil {
+		return err
+	}
+	if r.Recorder != nil && (was == nil || was.Message != msg) {
+		r.Recorder.Eventf(w, nil, "Warning", ReasonInvalidSpec, "Validate", msg)
 	}
 	return nil
 }

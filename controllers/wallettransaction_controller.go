@@ -46,6 +46,10 @@ import (
 // WalletRefField indexes WalletTransactions by spec.walletRef.name.
 const WalletRefField = "spec.walletRef.name"
 
+// ReasonInvalidSpec: a stored value the operator cannot use (admission
+// refuses it now; it was stored before a rule existed). Only that object fails.
+const ReasonInvalidSpec = "InvalidSpec"
+
 // WalletTransactionReconciler applies each WalletTransaction to the ledger
 // exactly once: the ledger's idempotency key makes every retry (after a
 // crash, a requeue, a GitOps re-apply or a re-creation) return the first
@@ -73,6 +77,10 @@ func (r *WalletTransactionReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	if final(t) {
 		return r.cleanUp(ctx, t)
 	}
+	if errs := t.Validate(); len(errs) > 0 {
+		return ctrl.Result{}, r.setStatus(ctx, t, outcome{phase: billingv1alpha1.PhaseFailed, reason: ReasonInvalidSpec,
+			message: errs.ToAggregate().Error() + "; nothing was written to the ledger"})
+	}
 	w := &billingv1alpha1.Wallet{}
 	if err := r.Get(ctx, types.NamespacedName{Namespace: t.Namespace, Name: t.Spec.WalletRef.Name}, w); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -81,6 +89,10 @@ func (r *WalletTransactionReconciler) Reconcile(ctx context.Context, req ctrl.Re
 				message: fmt.Sprintf("wallet %q does not exist in namespace %s yet", t.Spec.WalletRef.Name, t.Namespace)})
 		}
 		return ctrl.Result{}, err
+	}
+	if errs := w.ValidateSpec(); len(errs) > 0 {
+		return ctrl.Result{}, r.setStatus(ctx, t, outcome{phase: billingv1alpha1.PhasePending, reason: "WalletInvalid",
+			message: fmt.Sprintf("wallet %q cannot be used: %s", w.Name, errs.ToAggregate())})
 	}
 	out, err := r.apply(ctx, t, w)
 	if errors.Is(err, ledger.ErrWalletNotFound) {
@@ -231,6 +243,14 @@ func (r *WalletTransactionReconciler) grantKey(ctx context.Context, t *billingv1
 		return t.Namespace + "/" + t.Spec.GrantRef.Name, nil
 	case err != nil:
 		return "", err
+	}
+	// Such a reference can never be applied: fail now rather than wait.
+	if g.Spec.Type != billingv1alpha1.TypeTopUp {
+		return "", fmt.Errorf("%w: grantRef %q is a %s, not a TopUp", ledger.ErrNotApplicable, g.Name, g.Spec.Type)
+	}
+	if g.Spec.WalletRef.Name != t.Spec.WalletRef.Name {
+		return "", fmt.Errorf("%w: grantRef %q is a TopUp of wallet %q, not of wallet %q", ledger.ErrNotApplicable,
+			g.Name, g.Spec.WalletRef.Name, t.Spec.WalletRef.Name)
 	}
 	return IdempotencyKey(g), nil
 }

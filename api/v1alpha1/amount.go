@@ -77,12 +77,17 @@ func decodeIntOrString(b []byte) (string, error) {
 		}
 		return s, nil
 	}
-	for i, c := range b {
-		if (c < '0' || c > '9') && (i != 0 || c != '-') {
-			return "", fmt.Errorf("amount %s: write decimals as quoted strings, e.g. \"12.5\"", b)
+	// A number is kept as written, exponent or fraction included: Parse
+	// refuses what is not a plain decimal, for this object alone, where a
+	// decoding error would fail every list of the kind.
+	if b[0] == '-' || (b[0] >= '0' && b[0] <= '9') {
+		var n json.Number
+		if err := json.Unmarshal(b, &n); err != nil {
+			return "", err
 		}
+		return string(n), nil
 	}
-	return string(b), nil
+	return "", fmt.Errorf("amount %s: write a number or a quoted decimal, e.g. \"12.5\"", b)
 }
 
 // String returns the amount as written.

@@ -45,4 +45,7 @@ const (
 	ConditionLowBalance = "LowBalance"
 	// ConditionLedgerSynced is true when status reflects the ledger.
 	ConditionLedgerSynced = "LedgerSynced"
+	// ConditionAutoTopUpReady is false while one of a wallet's auto top-up
+	// rules is invalid; that rule is disabled, the others run.
+	ConditionAutoTopUpReady = "AutoTopUpReady"
 )

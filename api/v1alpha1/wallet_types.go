@@ -76,6 +76,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="self.method == 'Fixed' || (!has(self.paidCredits) && !has(self.grantedCredits))",message="paidCredits and grantedCredits are allowed only when method is Fixed; use targetBalance with method Target"
 // +kubebuilder:validation:XValidation:rule="self.method != 'Target' || has(self.targetBalance)",message="targetBalance is required when method is Target",fieldPath=".targetBalance"
 // +kubebuilder:validation:XValidation:rule="self.method == 'Target' || (!has(self.targetBalance) && !has(self.targetCategory))",message="targetBalance and targetCategory are allowed only when method is Target",fieldPath=".targetBalance"
+// +kubebuilder:validation:XValidation:rule="!(self.trigger == 'Threshold' && self.method == 'Target' && has(self.thresholdCredits) && has(self.targetBalance)) || !isQuantity(string(self.targetBalance)) || !isQuantity(string(self.thresholdCredits)) || quantity(string(self.targetBalance)).compareTo(quantity(string(self.thresholdCredits))) > 0",message="targetBalance must be greater than thresholdCredits: the rule fires at or below thresholdCredits and tops the balance up to targetBalance",fieldPath=".targetBalance"
 type AutoTopUpRule struct {
 	// Name identifies the rule; it labels the transactions the rule creates.
 	// +kubebuilder:validation:MinLength=1
@@ -95,16 +96,16 @@ type AutoTopUpRule struct {
 	// Schedule in cron format, as for a CronJob ("0 6 1 * *" or "@monthly").
 	// Required for trigger Schedule.
 	// +optional
-	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:MaxLength=100
 	// +kubebuilder:validation:XValidation:rule="!self.matches('^\\\\s*(CRON_)?TZ=')",message="do not put a time zone in schedule; use timeZone"
-	// +kubebuilder:validation:XValidation:rule="self.matches('^\\\\s*(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|[0-9A-Za-z*?/,-]+(\\\\s+[0-9A-Za-z*?/,-]+){4})\\\\s*$')",message="schedule must be five cron fields (minute hour day-of-month month day-of-week), e.g. \"0 6 1 * *\", or one of @yearly, @monthly, @weekly, @daily, @hourly"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|([*?]|([0-5]?[0-9])(-([0-5]?[0-9]))?)(/[1-9][0-9]?)?(,([*?]|([0-5]?[0-9])(-([0-5]?[0-9]))?)(/[1-9][0-9]?)?)* ([*?]|([01]?[0-9]|2[0-3])(-([01]?[0-9]|2[0-3]))?)(/[1-9][0-9]?)?(,([*?]|([01]?[0-9]|2[0-3])(-([01]?[0-9]|2[0-3]))?)(/[1-9][0-9]?)?)* ([*?]|(0?[1-9]|[12][0-9]|3[01])(-(0?[1-9]|[12][0-9]|3[01]))?)(/[1-9][0-9]?)?(,([*?]|(0?[1-9]|[12][0-9]|3[01])(-(0?[1-9]|[12][0-9]|3[01]))?)(/[1-9][0-9]?)?)* ([*?]|(0?[1-9]|1[0-2]|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))(-(0?[1-9]|1[0-2]|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)))?)(/[1-9][0-9]?)?(,([*?]|(0?[1-9]|1[0-2]|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))(-(0?[1-9]|1[0-2]|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)))?)(/[1-9][0-9]?)?)* ([*?]|(0?[0-6]|(?i:sun|mon|tue|wed|thu|fri|sat))(-(0?[0-6]|(?i:sun|mon|tue|wed|thu|fri|sat)))?)(/[1-9][0-9]?)?(,([*?]|(0?[0-6]|(?i:sun|mon|tue|wed|thu|fri|sat))(-(0?[0-6]|(?i:sun|mon|tue|wed|thu|fri|sat)))?)(/[1-9][0-9]?)?)*)$')",message="schedule must be five cron fields separated by single spaces (minute 0-59, hour 0-23, day of month 1-31, month 1-12 or JAN-DEC, day of week 0-6 or SUN-SAT; each a list of *, N or N-M with an optional /step of 1-99), e.g. \"0 6 1 * *\", or one of @yearly, @monthly, @weekly, @daily, @hourly"
+	// +kubebuilder:validation:XValidation:rule="[{'jan':1,'feb':2,'mar':3,'apr':4,'may':5,'jun':6,'jul':7,'aug':8,'sep':9,'oct':10,'nov':11,'dec':12,'sun':0,'mon':1,'tue':2,'wed':3,'thu':4,'fri':5,'sat':6}].all(n, self.findAll('[0-9A-Za-z]+-[0-9A-Za-z]+').all(r, [(r.split('-')[0].matches('^[0-9]{1,2}$') ? int(r.split('-')[0]) : (r.split('-')[0].lowerAscii() in n ? n[r.split('-')[0].lowerAscii()] : -1))].all(a, [(r.split('-')[1].matches('^[0-9]{1,2}$') ? int(r.split('-')[1]) : (r.split('-')[1].lowerAscii() in n ? n[r.split('-')[1].lowerAscii()] : -1))].all(b, a < 0 || b < 0 || a <= b))))",message="schedule has a range whose start is after its end (e.g. 30-10): write the smaller value first"
+	// +kubebuilder:validation:XValidation:rule="[{'jan':1,'feb':2,'mar':3,'apr':4,'may':5,'jun':6,'jul':7,'aug':8,'sep':9,'oct':10,'nov':11,'dec':12,'sun':0,'mon':1,'tue':2,'wed':3,'thu':4,'fri':5,'sat':6}].all(n, self.split(' ').size() != 5 || !(self.split(' ')[4].split(',').exists(i, i.matches('^[*?](/1)?$')) && self.split(' ')[2].matches('^3[01](-3[01])?(/[0-9]{1,2})?(,3[01](-3[01])?(/[0-9]{1,2})?)*$') && [self.split(' ')[2].matches('^31(-31)?(/[0-9]{1,2})?(,31(-31)?(/[0-9]{1,2})?)*$')].all(d31, self.split(' ')[3].split(',').all(i, [i.split('/').size() > 1 && i.split('/')[1].matches('^[0-9]{1,2}$') ? int(i.split('/')[1]) : 1].all(st, [i.split('/')[0].matches('^[*?]$') ? 1 : (i.split('/')[0].split('-')[0].matches('^[0-9]{1,2}$') ? int(i.split('/')[0].split('-')[0]) : (i.split('/')[0].split('-')[0].lowerAscii() in n ? n[i.split('/')[0].split('-')[0].lowerAscii()] : -1))].all(lo, [i.split('/')[0].matches('^[*?]$') ? 12 : (i.split('/')[0].contains('-') ? (i.split('/')[0].split('-')[1].matches('^[0-9]{1,2}$') ? int(i.split('/')[0].split('-')[1]) : (i.split('/')[0].split('-')[1].lowerAscii() in n ? n[i.split('/')[0].split('-')[1].lowerAscii()] : -1)) : (i.contains('/') ? 12 : lo))].all(hi, lo >= 1 && st >= 1 && [0,1,2,3,4,5,6,7,8,9,10,11].all(k, lo + k * st > hi || (lo + k * st) in (d31 ? [2,4,6,9,11] : [2])))))))))",message="schedule never fires: no month it allows has the day of month it asks for (e.g. 31 February); pick a day that exists or use the day of week"
 	Schedule string `json:"schedule,omitempty"`
 
 	// TimeZone of the schedule, an IANA name such as "Europe/Paris"; UTC if unset.
 	// +optional
-	// +kubebuilder:validation:MaxLength=64
-	// +kubebuilder:validation:Pattern=`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$`
-	TimeZone *string `json:"timeZone,omitempty"`
+	TimeZone *TimeZone `json:"timeZone,omitempty"`
 
 	// Method is Fixed (add paidCredits and/or grantedCredits) or Target (add
 	// what brings the available balance up to targetBalance).
@@ -130,9 +131,7 @@ type AutoTopUpRule struct {
 	// GrantExpiresAfter makes the credits this rule adds expire this long
 	// after they are granted, e.g. "720h".
 	// +optional
-	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:MaxLength=32
-	GrantExpiresAfter *metav1.Duration `json:"grantExpiresAfter,omitempty"`
+	GrantExpiresAfter *Duration `json:"grantExpiresAfter,omitempty"`
 
 	// Priority of the credits this rule adds, 0-100, lower drawn first.
 	// Default 50.
@@ -293,6 +292,10 @@ type Wallet struct {
 
 	Spec   WalletSpec   `json:"spec"`
 	Status WalletStatus `json:"status,omitempty"`
+
+	// DecodeError names the spec fields whose stored values could not be
+	// decoded (left out of Spec); never serialized.
+	DecodeError string `json:"-"`
 }
 
 // WalletList is a list of Wallets.

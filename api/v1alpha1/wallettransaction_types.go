@@ -177,6 +177,7 @@ type WalletTransactionSpec struct {
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="!self.startsWith('usage:')",message="idempotencyKey must not start with \"usage:\": that prefix is reserved for usage recorded through the reports API"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="idempotencyKey is immutable: a WalletTransaction cannot be changed once created; create a Void, Refund or Adjustment instead"
 	IdempotencyKey string `json:"idempotencyKey,omitempty"`
 
@@ -211,9 +212,7 @@ type WalletTransactionSpec struct {
 	// become effective, e.g. "720h".
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="expiresAfter is immutable: a WalletTransaction cannot be changed once created; create a Void, Refund or Adjustment instead"
-	// +kubebuilder:validation:Type=string
-	// +kubebuilder:validation:MaxLength=32
-	ExpiresAfter *metav1.Duration `json:"expiresAfter,omitempty"`
+	ExpiresAfter *Duration `json:"expiresAfter,omitempty"`
 
 	// AppliesTo narrows which usage a TopUp's credits may pay for.
 	// +optional
@@ -312,6 +311,10 @@ type WalletTransaction struct {
 
 	Spec   WalletTransactionSpec   `json:"spec"`
 	Status WalletTransactionStatus `json:"status,omitempty"`
+
+	// DecodeError names the spec fields whose stored values could not be
+	// decoded (left out of Spec); never serialized.
+	DecodeError string `json:"-"`
 }
 
 // WalletTransactionList is a list of WalletTransactions.

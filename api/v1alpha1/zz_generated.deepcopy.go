@@ -55,12 +55,12 @@ func (in *AutoTopUpRule) DeepCopyInto(out *AutoTopUpRule) {
 	*out = *in
 	if in.TimeZone != nil {
 		in, out := &in.TimeZone, &out.TimeZone
-		*out = new(string)
+		*out = new(TimeZone)
 		**out = **in
 	}
 	if in.GrantExpiresAfter != nil {
 		in, out := &in.GrantExpiresAfter, &out.GrantExpiresAfter
-		*out = new(v1.Duration)
+		*out = new(Duration)
 		**out = **in
 	}
 	if in.Priority != nil {
@@ -382,7 +382,7 @@ func (in *WalletTransactionSpec) DeepCopyInto(out *WalletTransactionSpec) {
 	}
 	if in.ExpiresAfter != nil {
 		in, out := &in.ExpiresAfter, &out.ExpiresAfter
-		*out = new(v1.Duration)
+		*out = new(Duration)
 		**out = **in
 	}
 	if in.AppliesTo != nil {

@@ -254,7 +254,7 @@ var _ = Describe("admission", func() {
 		}, "spec.autoTopUp[1]: Duplicate value"),
 		Entry("cron schedule with four fields", func() *unstructured.Unstructured {
 			return wallet(`{currency: EUR, autoTopUp: [{name: m, trigger: Schedule, schedule: "0 6 * *", method: Fixed, grantedCredits: 5}]}`)
-		}, "schedule must be five cron fields (minute hour day-of-month month day-of-week)"),
+		}, "schedule must be five cron fields separated by single spaces (minute 0-59, hour 0-23"),
 		Entry("cron schedule with a bad macro", func() *unstructured.Unstructured {
 			return wallet(`{currency: EUR, autoTopUp: [{name: m, trigger: Schedule, schedule: "@fortnightly", method: Fixed, grantedCredits: 5}]}`)
 		}, "schedule must be five cron fields"),
