@@ -41,6 +41,15 @@ import (
 // it, so the two key spaces never meet.
 const UsageKeyPrefix = "usage:"
 
+// Bounds of the free-text fields, the same in the CRDs (checked by
+// TestRulesMatchTheGoGrammar) and in the reports API's usage events.
+const (
+	MaxOriginLength      = 128
+	MaxEndpointLength    = 256
+	MaxDescriptionLength = 1024
+	MaxKeyLength         = 253
+)
+
 // DurationPattern: hours, minutes and seconds in this order, each optional,
 // decimals allowed ("720h", "1h30m", "1.5h", "720h0m0s"). The digit bounds
 // keep the sum within Go's time.Duration.
@@ -258,7 +267,7 @@ func (t *WalletTransaction) Validate() field.ErrorList {
 		return append(errs, field.Invalid(p, "", t.DecodeError))
 	}
 	s := &t.Spec
-	if strings.HasPrefix(s.IdempotencyKey, UsageKeyPrefix) {
+	if ReservedKey(s.IdempotencyKey) {
 		errs = append(errs, field.Invalid(p.Child("idempotencyKey"), s.IdempotencyKey, KeyRule))
 	}
 	_, errs = amountErr(errs, p.Child("paidCredits"), string(s.PaidCredits))
@@ -280,5 +289,15 @@ func (t *WalletTransaction) Validate() field.ErrorList {
 	return errs
 }
 
-// KeyRule is the message for an idempotency key in the usage key space.
-const KeyRule = `idempotencyKey must not start with "usage:": that prefix is reserved for usage recorded through the reports API`
+// KeyRule is the message for an idempotency key in a reserved key space.
+const KeyRule = `idempotencyKey must not start with usage:, expire:, repay: or settle: (reserved for usage recorded through the reports API and for the ledger's own entries)`
+
+// reservedKey matches the key spaces no WalletTransaction may use: usage
+// events' and the ledger's own entries' (expiries, repayments, settlements).
+var reservedKey = regexp.MustCompile(ReservedKeyPattern)
+
+// ReservedKeyPattern is the CRD rule's pattern (see reservedKey).
+const ReservedKeyPattern = `^(usage|expire|repay|settle):`
+
+// ReservedKey reports whether key lies in a reserved key space.
+func ReservedKey(key string) bool { return reservedKey.MatchString(key) }

@@ -55,7 +55,6 @@ func scheduleRules() (syntax, rng, never string) {
 	return
 }
 
-
 func crdRules(t *testing.T, file string) map[string]bool {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "config", "crd", "bases", file))
@@ -108,8 +107,23 @@ func TestRulesMatchTheGoGrammar(t *testing.T) {
 	if !wtx[durationRule] {
 		t.Errorf("the WalletTransaction CRD lacks the expiresAfter rule: %s", durationRule)
 	}
-	if !wtx["!self.startsWith('"+UsageKeyPrefix+"')"] {
+	if !wtx["!self.matches('"+ReservedKeyPattern+"')"] {
 		t.Errorf("the WalletTransaction CRD lacks the reserved key prefix rule")
+	}
+	if !strings.HasPrefix(UsageKeyPrefix, "usage:") || !ReservedKey(UsageKeyPrefix+"x") {
+		t.Errorf("the usage key prefix is not reserved")
+	}
+	b, _ := os.ReadFile(filepath.Join("..", "..", "config", "crd", "bases", "billing.walletop.io_wallettransactions.yaml"))
+	var crd apiextv1.CustomResourceDefinition
+	if err := yaml.Unmarshal(b, &crd); err != nil {
+		t.Fatal(err)
+	}
+	spec := crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"].Properties
+	for f, want := range map[string]int64{"origin": MaxOriginLength, "endpoint": MaxEndpointLength,
+		"description": MaxDescriptionLength, "idempotencyKey": MaxKeyLength} {
+		if got := spec[f].MaxLength; got == nil || *got != want {
+			t.Errorf("spec.%s: the CRD's maxLength is %v, the Go bound %d", f, got, want)
+		}
 	}
 	var zones []string
 	for z := range timeZoneNames {

@@ -177,7 +177,7 @@ type WalletTransactionSpec struct {
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
-	// +kubebuilder:validation:XValidation:rule="!self.startsWith('usage:')",message="idempotencyKey must not start with \"usage:\": that prefix is reserved for usage recorded through the reports API"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^(usage|expire|repay|settle):')",message="idempotencyKey must not start with usage:, expire:, repay: or settle: (reserved for usage recorded through the reports API and for the ledger's own entries)"
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="idempotencyKey is immutable: a WalletTransaction cannot be changed once created; create a Void, Refund or Adjustment instead"
 	IdempotencyKey string `json:"idempotencyKey,omitempty"`
 

@@ -105,6 +105,7 @@ type job struct {
 	keys   []string // entries to load (idempotency keys, referenced grants)
 	fn     func(w *walletState, now int64) (any, error)
 	write  bool // normalize first
+	dry    bool // run fn on a copy of the wallet: nothing is written
 	done   chan jobResult
 }
 
@@ -459,6 +460,9 @@ func (s *SQLStore) runTx(batch []*job, results []jobResult) (err error) {
 		if w == nil {
 			results[i] = jobResult{err: fmt.Errorf("%w: %s", ErrWalletNotFound, j.wallet)}
 			continue
+		}
+		if j.dry {
+			w = w.clone()
 		}
 		if j.write {
 			w.normalize(now)
@@ -1464,6 +1468,15 @@ const MaxDebitsPerJob = 500
 // wallet are applied in the order given, and they share commits. The
 // results and errors are in the order of reqs.
 func (s *SQLStore) DebitBatch(ctx context.Context, reqs []DebitRequest) ([]Result, []error) {
+	return s.debitBatch(ctx, reqs, false)
+}
+
+// DryRunDebits answers what DebitBatch would, writing nothing.
+func (s *SQLStore) DryRunDebits(ctx context.Context, reqs []DebitRequest) ([]Result, []error) {
+	return s.debitBatch(ctx, reqs, true)
+}
+
+func (s *SQLStore) debitBatch(ctx context.Context, reqs []DebitRequest, dry bool) ([]Result, []error) {
 	results, errs := make([]Result, len(reqs)), make([]error, len(reqs))
 	hashes := make([]int64, len(reqs)) // here, not on the committer
 	byWallet := map[string][]int{}
@@ -1482,14 +1495,18 @@ func (s *SQLStore) DebitBatch(ctx context.Context, reqs []DebitRequest) ([]Resul
 	for _, wallet := range order {
 		idx := byWallet[wallet]
 		wg.Go(func() {
+			per := MaxDebitsPerJob
+			if dry {
+				per = len(idx) // one copy of the wallet sees every debit of the run
+			}
 			for len(idx) > 0 {
-				chunk := idx[:min(len(idx), MaxDebitsPerJob)]
+				chunk := idx[:min(len(idx), per)]
 				idx = idx[len(chunk):]
 				keys := make([]string, len(chunk))
 				for k, i := range chunk {
 					keys[k] = reqs[i].Key
 				}
-				v, err := s.submit(ctx, &job{wallet: wallet, keys: keys, write: true, fn: func(w *walletState, now int64) (any, error) {
+				v, err := s.submit(ctx, &job{wallet: wallet, keys: keys, write: true, dry: dry, fn: func(w *walletState, now int64) (any, error) {
 					out := make([]jobResult, len(chunk))
 					for k, i := range chunk {
 						r, err := w.debit(reqs[i], hashes[i], now)

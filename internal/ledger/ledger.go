@@ -358,6 +358,9 @@ type Store interface {
 	// DebitBatch applies many debits, each on its own as Debit would, in
 	// order per wallet, sharing commits; results and errors follow reqs.
 	DebitBatch(ctx context.Context, reqs []DebitRequest) ([]Result, []error)
+	// DryRunDebits answers what DebitBatch would (a replay, a result, a
+	// refusal) on a copy of each wallet: nothing is written.
+	DryRunDebits(ctx context.Context, reqs []DebitRequest) ([]Result, []error)
 	Void(ctx context.Context, req VoidRequest) (Result, error)
 	Refund(ctx context.Context, req RefundRequest) (Result, error)
 	Adjust(ctx context.Context, req AdjustRequest) (Result, error)

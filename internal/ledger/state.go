@@ -156,6 +156,33 @@ type walletState struct {
 	cachedGrants int
 }
 
+// clone copies the state for a dry run: the operation runs on the copy,
+// which no flush sees.
+func (w *walletState) clone() *walletState {
+	c := *w
+	grants := make(map[*grantRow]*grantRow, len(w.grants))
+	c.grants = make([]*grantRow, len(w.grants))
+	for i, g := range w.grants {
+		gc := *g
+		c.grants[i], grants[g] = &gc, &gc
+	}
+	c.entries = make(map[string]*entryRow, len(w.entries))
+	for k, e := range w.entries {
+		ec := *e
+		ec.allocs = make([]alloc, len(e.allocs))
+		for i, a := range e.allocs {
+			ec.allocs[i] = alloc{grant: grants[a.grant], amount: a.amount}
+			if ec.allocs[i].grant == nil {
+				ec.allocs[i].grant = a.grant
+			}
+		}
+		c.entries[k] = &ec
+	}
+	c.newEntries = nil
+	c.rollups = map[rollupKey]*rollupDelta{}
+	return &c
+}
+
 func (w *walletState) addEntry(e *entryRow) {
 	w.seq++
 	e.seq = w.seq

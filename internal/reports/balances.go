@@ -18,6 +18,7 @@ package reports
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 
@@ -124,8 +126,12 @@ func (r *balanceREST) Get(ctx context.Context, name string, options runtime.Obje
 
 // List reads the balances of every wallet in the namespace (every
 // namespace for kubectl get -A).
-func (r *balanceREST) List(ctx context.Context, _ *metainternalversion.ListOptions) (runtime.Object, error) {
+func (r *balanceREST) List(ctx context.Context, o *metainternalversion.ListOptions) (runtime.Object, error) {
 	ns := genericapirequest.NamespaceValue(ctx)
+	q, err := parseBalanceList(o)
+	if err != nil {
+		return nil, err
+	}
 	prefix := ""
 	if ns != "" {
 		prefix = ns + "/"
@@ -135,10 +141,14 @@ func (r *balanceREST) List(ctx context.Context, _ *metainternalversion.ListOptio
 		return nil, apierrors.NewInternalError(err)
 	}
 	list := &reportsv1alpha1.BalanceList{Items: []reportsv1alpha1.Balance{}}
-	for _, n := range names {
+	for i, n := range names {
 		wns, name, ok := strings.Cut(n, "/")
-		if !ok {
-			continue // not a wallet of this operator
+		if !ok || n <= q.after || (q.name != "" && name != q.name) || (q.namespace != "" && wns != q.namespace) {
+			continue // not a wallet of this operator, before the page, or not selected
+		}
+		if q.limit > 0 && len(list.Items) == q.limit {
+			list.Continue = base64.RawURLEncoding.EncodeToString([]byte(names[i-1]))
+			break
 		}
 		b, err := r.store.Balance(ctx, n)
 		if err != nil {
@@ -147,4 +157,53 @@ func (r *balanceREST) List(ctx context.Context, _ *metainternalversion.ListOptio
 		list.Items = append(list.Items, *balanceObject(wns, name, b))
 	}
 	return list, nil
+}
+
+// MaxBalancePage is the largest limit a balances list takes (kubectl asks
+// for 500 by default).
+const MaxBalancePage = 500
+
+type balanceList struct {
+	name, namespace string
+	limit           int
+	after           string // the ledger name the previous page ended with
+}
+
+// parseBalanceList reads the selectors, limit and continue of a balances
+// list: metadata.name and metadata.namespace select, nothing is ignored.
+func parseBalanceList(o *metainternalversion.ListOptions) (balanceList, error) {
+	var q balanceList
+	if err := noLabels(o, "balances"); err != nil {
+		return q, err
+	}
+	if o == nil {
+		return q, nil
+	}
+	if o.FieldSelector != nil {
+		for _, req := range o.FieldSelector.Requirements() {
+			if req.Operator != selection.Equals && req.Operator != selection.DoubleEquals {
+				return q, apierrors.NewBadRequest(fmt.Sprintf("fieldSelector %s%s%s: only = is supported", req.Field, req.Operator, req.Value))
+			}
+			switch req.Field {
+			case "metadata.name":
+				q.name = req.Value
+			case "metadata.namespace":
+				q.namespace = req.Value
+			default:
+				return q, apierrors.NewBadRequest(fmt.Sprintf("fieldSelector %s: balances are selected by metadata.name and metadata.namespace only", req.Field))
+			}
+		}
+	}
+	if o.Limit < 0 || o.Limit > MaxBalancePage {
+		return q, apierrors.NewBadRequest(fmt.Sprintf("limit=%d: a page holds 1 to %d balances; page on with continue", o.Limit, MaxBalancePage))
+	}
+	q.limit = int(o.Limit)
+	if o.Continue != "" {
+		b, err := base64.RawURLEncoding.DecodeString(o.Continue)
+		if err != nil || len(b) == 0 {
+			return q, apierrors.NewBadRequest("the continue token is malformed: pass metadata.continue of the previous page as it is")
+		}
+		q.after = string(b)
+	}
+	return q, nil
 }

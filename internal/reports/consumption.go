@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -242,16 +243,29 @@ func (c *csvReport) write(ctx context.Context, w io.Writer) error {
 	}
 }
 
-// SafeCell defuses a text cell that a spreadsheet would run as a formula
-// (it starts with =, +, -, @, a tab or a carriage return) by prefixing a
-// single quote. The numbers and times this server formats itself are
-// written as they are.
+// SafeCell defuses a text cell that a spreadsheet could run as a formula
+// by prefixing a single quote (OWASP's advice on CSV injection): a cell
+// whose first character is a tab or a carriage return, or whose first
+// visible character, after any blanks, line breaks or invisible format
+// characters, is a formula sign (=, +, -, @, ; or |, or their full-width
+// forms). The numbers and times this server formats itself are written as
+// they are.
 func SafeCell(s string) string {
-	if s != "" {
-		switch s[0] {
-		case '=', '+', '-', '@', '\t', '\r':
+	if s == "" {
+		return s
+	}
+	if s[0] == '\t' || s[0] == '\r' {
+		return "'" + s
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) || unicode.IsControl(r) {
+			continue
+		}
+		switch r {
+		case '=', '+', '-', '@', ';', '|', '\uff1d', '\uff0b', '\uff0d', '\uff20', '\uff1b', '\uff5c', '\u2212', '\ufe62', '\ufe63', '\ufe66':
 			return "'" + s
 		}
+		return s
 	}
 	return s
 }

@@ -61,12 +61,24 @@ func (h historyQuery) token(next string) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// noLabels refuses a label selector: the ledger's records carry no labels,
+// and a selector silently ignored would answer another question.
+func noLabels(o *metainternalversion.ListOptions, resource string) error {
+	if o != nil && o.LabelSelector != nil && !o.LabelSelector.Empty() {
+		return apierrors.NewBadRequest(fmt.Sprintf("labelSelector %s: %s have no labels", o.LabelSelector, resource))
+	}
+	return nil
+}
+
 // parseHistory reads the field selectors, limit and continue of a list of
 // resource (transactions or payments).
 func parseHistory(ctx context.Context, resource string, o *metainternalversion.ListOptions) (historyQuery, error) {
 	var h historyQuery
 	if genericapirequest.NamespaceValue(ctx) == "" {
 		return h, apierrors.NewBadRequest(fmt.Sprintf("%s are listed per wallet: give a namespace (-n) and fieldSelector wallet=<name>", resource))
+	}
+	if err := noLabels(o, resource); err != nil {
+		return h, err
 	}
 	if o != nil && o.FieldSelector != nil {
 		for _, req := range o.FieldSelector.Requirements() {
@@ -80,6 +92,8 @@ func parseHistory(ctx context.Context, resource string, o *metainternalversion.L
 				h.typ = req.Value
 			case "status":
 				h.status = req.Value
+			default:
+				return h, apierrors.NewBadRequest(fmt.Sprintf("fieldSelector %s: %s are selected by wallet, type and status only", req.Field, resource))
 			}
 		}
 	}

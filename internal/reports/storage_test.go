@@ -123,6 +123,11 @@ func TestSafeCell(t *testing.T) {
 	for in, want := range map[string]string{
 		"=1+2": "'=1+2", "+SUM(A1)": "'+SUM(A1)", "-2+3": "'-2+3", "@cmd": "'@cmd", "\tx": "'\tx", "\rx": "'\rx",
 		"api": "api", "": "", "/v1/x": "/v1/x", "a=b": "a=b",
+		// behind blanks, line breaks and invisible characters, and in full-width or other forms
+		" =1+2": "' =1+2", "\n=1": "'\n=1", "\u00a0=1": "'\u00a0=1", "\u200b=1": "'\u200b=1", "\ufeff+1": "'\ufeff+1",
+		"\uff1dSUM(A1)": "'\uff1dSUM(A1)", "\uff0b1": "'\uff0b1", "\uff0d1": "'\uff0d1", "\uff20x": "'\uff20x", "\u22121": "'\u22121",
+		";=1": "';=1", "|cmd": "'|cmd", "  \t @x": "'  \t @x", "\v-1": "'\v-1",
+		"  api": "  api", "\u00a0api": "\u00a0api", "x;y": "x;y", "1-2": "1-2",
 	} {
 		if got := SafeCell(in); got != want {
 			t.Errorf("SafeCell(%q) = %q, want %q", in, got, want)

@@ -30,6 +30,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	reportsv1alpha1 "github.com/walletop/wallet-operator/api/reports/v1alpha1"
+	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
 	"github.com/walletop/wallet-operator/internal/ledger"
 	"github.com/walletop/wallet-operator/internal/money"
 )
@@ -38,8 +39,9 @@ import (
 const MaxBatchEvents = 10000
 
 // usageKeyPrefix keeps the idempotency keys of usage events apart from
-// those of WalletTransactions in the wallet's ledger.
-const usageKeyPrefix = "usage:"
+// those of WalletTransactions in the wallet's ledger (which admission keeps
+// out of this prefix).
+const usageKeyPrefix = billingv1alpha1.UsageKeyPrefix
 
 // debitRequest checks one usage event and turns it into a ledger debit;
 // field is its path in the request, for messages.
@@ -66,6 +68,21 @@ func debitRequest(namespace, field, defaultKey string, u reportsv1alpha1.UsageSp
 	}
 	if errs := validation.IsDNS1123Subdomain(u.Wallet); len(errs) > 0 {
 		return ledger.DebitRequest{}, fmt.Errorf("%s.wallet=%q is not a Wallet name: %s", field, u.Wallet, strings.Join(errs, "; "))
+	}
+	// The bounds of a Debit WalletTransaction's fields: history pages and
+	// reports stay small whoever writes them.
+	for _, f := range []struct {
+		name, value string
+		max         int
+	}{{"origin", u.Origin, billingv1alpha1.MaxOriginLength}, {"endpoint", u.Endpoint, billingv1alpha1.MaxEndpointLength},
+		{"description", u.Description, billingv1alpha1.MaxDescriptionLength}, {"idempotencyKey", key, billingv1alpha1.MaxKeyLength}} {
+		if len(f.value) > f.max {
+			what := field + "." + f.name
+			if f.name == "idempotencyKey" && u.IdempotencyKey == "" {
+				what = "metadata.name (the idempotency key)"
+			}
+			return ledger.DebitRequest{}, fmt.Errorf("%s is %d bytes long: at most %d", what, len(f.value), f.max)
+		}
 	}
 	credits, err := money.Parse(string(u.Credits))
 	if err == nil && credits <= 0 {
@@ -123,10 +140,15 @@ func (r *usageREST) Create(ctx context.Context, obj runtime.Object, validate res
 	if out.Name == "" {
 		out.Name = req.Key[len(usageKeyPrefix):]
 	}
+	var res ledger.Result
 	if isDryRun(options) {
-		return out, nil // checked, not recorded: a dry run never spends credits
+		// What a real request would answer (unknown wallet, balance,
+		// replayed key), from a copy of the wallet: nothing is recorded.
+		results, errs := r.store.DryRunDebits(ctx, []ledger.DebitRequest{req})
+		res, err = results[0], errs[0]
+	} else {
+		res, err = r.store.Debit(ctx, req)
 	}
-	res, err := r.store.Debit(ctx, req)
 	if err != nil {
 		return nil, apiError(err, u.Spec.Wallet)
 	}
@@ -175,12 +197,13 @@ func (r *usageBatchREST) Create(ctx context.Context, obj runtime.Object, validat
 		}
 		reqs[i] = req
 	}
+	var results []ledger.Result
+	var errs []error
 	if isDryRun(options) {
-		out := b.DeepCopy()
-		out.Namespace = ns
-		return out, nil // every event checked, none recorded
+		results, errs = r.store.DryRunDebits(ctx, reqs) // every event answered, none recorded
+	} else {
+		results, errs = r.store.DebitBatch(ctx, reqs)
 	}
-	results, errs := r.store.DebitBatch(ctx, reqs)
 	out := b.DeepCopy()
 	out.Namespace = ns
 	out.Status = reportsv1alpha1.UsageBatchStatus{Results: make([]reportsv1alpha1.UsageResult, n)}
