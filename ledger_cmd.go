@@ -51,7 +51,10 @@ func ledgerCommand(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	ctx := context.Background()
-	store, err := backend.Open(ctx, d, ledgerOptions())
+	// read only: verify runs next to a live operator, which holds the lock
+	o := ledgerOptions()
+	o.ReadOnly = true
+	store, err := backend.Open(ctx, d, o)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

@@ -61,6 +61,7 @@ type options struct {
 	leaderElect   bool
 	leaderElectNS string
 	ledger        string
+	ledgerLock    time.Duration
 	autoTopUpTTL  time.Duration
 	statusEvery   time.Duration
 	reports       bool
@@ -87,6 +88,8 @@ func (o *options) bind(fs *flag.FlagSet) {
 		"Refresh a Wallet's status at most this often for ledger writes without a WalletTransaction (usage ingestion).")
 	fs.StringVar(&o.ledger, "ledger", dsn.Default,
 		"Ledger DSN: sqlite:///path/to/ledger.db (embedded, one writer) or postgres://user@host/db.")
+	fs.DurationVar(&o.ledgerLock, "ledger-lock-wait", 30*time.Second,
+		"How long to wait for another process's lock on a SQLite ledger before exiting (one process writes it at a time).")
 	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0",
 		"Address of Go's pprof endpoints (/debug/pprof/), for profiling; \"0\" (default) turns them off. Bind it to loopback only.")
 	fs.BoolVar(&o.reports, "reports-server", true,
@@ -142,7 +145,9 @@ func run(o options) error {
 		return fmt.Errorf("--ledger: %w", err)
 	}
 	log.Info("opening the ledger", "ledger", ledgerDSN.Redacted())
-	store, err := backend.Open(context.Background(), ledgerDSN, ledgerOptions())
+	lo := ledgerOptions()
+	lo.LockWait = o.ledgerLock
+	store, err := backend.Open(context.Background(), ledgerDSN, lo)
 	if err != nil {
 		return fmt.Errorf("opening the ledger %s: %w", ledgerDSN.Redacted(), err)
 	}
@@ -162,7 +167,9 @@ func run(o options) error {
 	}
 
 	restConfig := ctrl.GetConfigOrDie()
+	stop := ctrl.SetupSignalHandler()
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
+		Logger:                        quietStop(ctrl.Log, stop),
 		Scheme:                        scheme,
 		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        o.probeAddr,
@@ -209,6 +216,9 @@ func run(o options) error {
 		if err := mgr.Add(server); err != nil {
 			return fmt.Errorf("reports server: %w", err)
 		}
+		if err := mgr.AddReadyzCheck("reports", func(*http.Request) error { return server.Ready() }); err != nil {
+			return fmt.Errorf("ready check: %w", err)
+		}
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("health check: %w", err)
@@ -218,5 +228,5 @@ func run(o options) error {
 	}
 
 	log.Info("starting manager")
-	return mgr.Start(ctrl.SetupSignalHandler())
+	return mgr.Start(stop)
 }

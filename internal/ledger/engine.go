@@ -97,6 +97,13 @@ type Options struct {
 	// Failpoint, for crash tests, is called between the steps of a commit;
 	// an error aborts the transaction there.
 	Failpoint func(step string) error
+	// ReadOnly opens the ledger to read it only (ledger verify, next to a
+	// running operator): no lock is taken and no migration applied; the
+	// schema must already be at this binary's version.
+	ReadOnly bool
+	// LockWait is how long opening waits for another process's lock on
+	// the ledger (SQLite's: one process writes it); 0 does not wait.
+	LockWait time.Duration
 }
 
 type job struct {
@@ -119,6 +126,7 @@ type SQLStore struct {
 	mu      sync.Mutex
 	stmts   map[string]*sql.Stmt
 	inserts map[insertShape]string
+	onClose []func() // run after the database is closed
 	changes changeFeed
 	// cache holds wallet states between transactions (SingleWriter only;
 	// only the single committer touches it), and cachedGrants counts the
@@ -161,7 +169,11 @@ func NewSQLStore(ctx context.Context, db *sql.DB, d Dialect, o Options) (*SQLSto
 	}
 	s := &SQLStore{db: db, d: d, opts: o, jobs: make(chan *job, 4096), stop: make(chan struct{}), stmts: map[string]*sql.Stmt{}, inserts: map[insertShape]string{}, cache: map[string]*walletState{}}
 	s.nextAnalyze.Store(firstAnalyze)
-	if err := s.migrate(ctx); err != nil {
+	if o.ReadOnly {
+		if err := s.checkVersion(ctx); err != nil {
+			return nil, err
+		}
+	} else if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
 	for range o.Writers {
@@ -235,6 +247,18 @@ func (s *SQLStore) createMigrationsTable(ctx context.Context) error {
 	return tx.Commit()
 }
 
+// checkVersion fails unless the schema is at this binary's version.
+func (s *SQLStore) checkVersion(ctx context.Context) error {
+	var have int
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return fmt.Errorf("ledger schema: %w (has the operator ever opened this ledger?)", err)
+	}
+	if have != len(s.d.Migrations) {
+		return fmt.Errorf("ledger schema is at version %d, this binary reads version %d: let the operator of this version open it first", have, len(s.d.Migrations))
+	}
+	return nil
+}
+
 func (s *SQLStore) migrate(ctx context.Context) error {
 	if err := s.createMigrationsTable(ctx); err != nil {
 		return fmt.Errorf("ledger migrations: %w", err)
@@ -298,8 +322,21 @@ func (s *SQLStore) Close() error {
 		_ = st.Close()
 	}
 	s.stmts = map[string]*sql.Stmt{}
+	onClose := s.onClose
+	s.onClose = nil
 	s.mu.Unlock()
-	return s.db.Close()
+	err := s.db.Close()
+	for _, f := range onClose {
+		f()
+	}
+	return err
+}
+
+// OnClose runs f once the database is closed (a backend's lock release).
+func (s *SQLStore) OnClose(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onClose = append(s.onClose, f)
 }
 
 // Ping checks the database answers.

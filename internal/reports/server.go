@@ -18,9 +18,11 @@ package reports
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,6 +33,7 @@ import (
 	"k8s.io/apiserver/pkg/endpoints/responsewriter"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/server/dynamiccertificates"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	kubeinformers "k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -136,6 +139,24 @@ func WriteKubeconfig(cfg *restclient.Config, path string) error {
 // Server is the reports API server, ready to run.
 type Server struct {
 	generic *genericapiserver.GenericAPIServer
+	// the front proxy's CA, loaded from the cluster by a controller
+	requestHeaderCA dynamiccertificates.CAContentProvider
+}
+
+// Ready says whether the server may take requests: it serves, its own
+// readiness checks pass, and the front proxy's CA has been loaded (before
+// that, the kube-apiserver's forwarded requests would be refused with
+// "x509: certificate signed by unknown authority").
+func (s *Server) Ready() error {
+	if s.requestHeaderCA != nil && len(s.requestHeaderCA.CurrentCABundleContent()) == 0 {
+		return errors.New("reports server: waiting for the request-header client CA (ConfigMap kube-system/extension-apiserver-authentication)")
+	}
+	rec := httptest.NewRecorder()
+	s.generic.Handler.NonGoRestfulMux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if rec.Code != http.StatusOK {
+		return fmt.Errorf("reports server not ready (%d): %s", rec.Code, strings.TrimSpace(rec.Body.String()))
+	}
+	return nil
 }
 
 // New builds the server over a ledger.
@@ -189,7 +210,11 @@ func New(o *Options, store ledger.Store) (*Server, error) {
 	if err := generic.InstallAPIGroup(&group); err != nil {
 		return nil, err
 	}
-	return &Server{generic: generic}, nil
+	srv := &Server{generic: generic}
+	if rh := cfg.Authentication.RequestHeaderConfig; rh != nil {
+		srv.requestHeaderCA = rh.CAContentProvider
+	}
+	return srv, nil
 }
 
 // applyFlowControl turns API Priority and Fairness on, as kube-apiserver

@@ -54,8 +54,22 @@ func open(ctx context.Context, path string, d ledger.Dialect, o ledger.Options) 
 			return nil, fmt.Errorf("ledger directory: %w", err)
 		}
 	}
+	var lock *lockFile
+	if !o.ReadOnly {
+		lockCtx, cancel := context.WithTimeout(ctx, o.LockWait)
+		var err error
+		lock, err = acquireLock(lockCtx, path)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+	}
 	q := url.Values{}
-	q.Add("_pragma", "journal_mode(WAL)")
+	if o.ReadOnly {
+		q.Set("mode", "ro")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)")
+	}
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "wal_autocheckpoint(10000)")
 	q.Add("_pragma", "busy_timeout(10000)")
@@ -66,6 +80,7 @@ func open(ctx context.Context, path string, d ledger.Dialect, o ledger.Options) 
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
+		lock.release()
 		return nil, err
 	}
 	// One connection per writer plus readers; SQLite serialises writers.
@@ -73,13 +88,16 @@ func open(ctx context.Context, path string, d ledger.Dialect, o ledger.Options) 
 	db.SetMaxIdleConns(8)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
+		lock.release()
 		return nil, fmt.Errorf("opening ledger %s: %w", path, err)
 	}
 	o.Writers = 1
 	s, err := ledger.NewSQLStore(ctx, db, d, o)
 	if err != nil {
 		db.Close()
+		lock.release()
 		return nil, err
 	}
+	s.OnClose(lock.release)
 	return s, nil
 }

@@ -18,11 +18,15 @@ package sqlite_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/walletop/wallet-operator/internal/ledger"
 	"github.com/walletop/wallet-operator/internal/ledger/ledgertest"
@@ -227,4 +231,33 @@ func BenchmarkHistoryPage(b *testing.B) {
 // more writes.
 func TestUpgrade(t *testing.T) {
 	ledgertest.RunUpgrade(t, filepath.Join(t.TempDir(), "ledger.db"), sqlite.OpenAt, "")
+}
+
+// One writer: a second open of the same file waits for the lock, then
+// refuses, naming the lock file and its holder; a read-only open does not
+// need the lock; after Close the file opens again.
+func TestOneWriter(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	first, err := sqlite.Open(t.Context(), path, ledger.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = sqlite.Open(t.Context(), path, ledger.Options{LockWait: 300 * time.Millisecond})
+	if !errors.Is(err, sqlite.ErrLocked) || !strings.Contains(err.Error(), path+".lock is held by pid "+strconv.Itoa(os.Getpid())) {
+		t.Fatalf("second writer: %v", err)
+	}
+	ro, err := sqlite.Open(t.Context(), path, ledger.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("read-only open next to the writer: %v", err)
+	}
+	if _, err := ro.Verify(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ro.Close()
+	first.Close()
+	again, err := sqlite.Open(t.Context(), path, ledger.Options{})
+	if err != nil {
+		t.Fatalf("after Close: %v", err)
+	}
+	again.Close()
 }
