@@ -111,6 +111,7 @@ var _ = Describe("on SQLite", Ordered, func() {
 	transactionSpecs()
 	autoTopUpSpecs()
 	walletStatusSpecs()
+	hostileSpecs()
 })
 
 var _ = Describe("on PostgreSQL", Ordered, func() {
@@ -131,6 +132,7 @@ var _ = Describe("on PostgreSQL", Ordered, func() {
 	transactionSpecs()
 	autoTopUpSpecs()
 	walletStatusSpecs()
+	hostileSpecs()
 })
 
 var _ = AfterSuite(func() {

@@ -279,6 +279,14 @@ func (r *WalletTransactionReconciler) setStatus(ctx context.Context, t *billingv
 		return nil
 	}
 	if err := r.Status().Patch(ctx, t, client.MergeFrom(base)); err != nil {
+		if apierrors.IsInvalid(err) && out.reason == ReasonInvalidSpec {
+			// A stored value of the wrong type fails the API server's own
+			// rules on every write, status included: say it with an Event.
+			if r.Recorder != nil {
+				r.Recorder.Eventf(t, nil, "Warning", ReasonInvalidSpec, "Validate", "%s", out.message)
+			}
+			return nil
+		}
 		return err
 	}
 	if before.Phase != st.Phase {

@@ -239,7 +239,7 @@ func (w *Wallet) ValidateSpec() field.ErrorList {
 	var errs field.ErrorList
 	p := field.NewPath("spec")
 	if w.DecodeError != "" {
-		return append(errs, field.Invalid(p, "", w.DecodeError))
+		return append(errs, field.Invalid(p, field.OmitValueType{}, w.DecodeError))
 	}
 	rate, errs := amountErr(errs, p.Child("rate"), string(w.Spec.Rate))
 	if w.Spec.Rate != "" && len(errs) == 0 && rate == 0 {
@@ -264,7 +264,7 @@ func (t *WalletTransaction) Validate() field.ErrorList {
 	var errs field.ErrorList
 	p := field.NewPath("spec")
 	if t.DecodeError != "" {
-		return append(errs, field.Invalid(p, "", t.DecodeError))
+		return append(errs, field.Invalid(p, field.OmitValueType{}, t.DecodeError))
 	}
 	s := &t.Spec
 	if ReservedKey(s.IdempotencyKey) {

@@ -100,7 +100,7 @@ spec: {walletRef: {name: main}, type: TopUp, grantedCredits: "7"}
 		var err error
 		operator, err = local.StartOperator(context.Background(), opts)
 		Expect(err).NotTo(HaveOccurred())
-		Eventually(out.String).WithTimeout(60 * time.Second).Should(ContainSubstring("successfully acquired lease"))
+		Eventually(out.String).WithTimeout(60 * time.Second).Should(ContainSubstring("Successfully acquired lease"))
 		Expect(operator.Stop()).To(Succeed())
 		for _, line := range strings.Split(out.String(), "\n") {
 			Expect(line).NotTo(ContainSubstring(`"level":"error"`), "an error logged by a normal start and stop")
