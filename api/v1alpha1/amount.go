@@ -77,17 +77,16 @@ func decodeIntOrString(b []byte) (string, error) {
 		}
 		return s, nil
 	}
-	// A number is kept as written, exponent or fraction included: Parse
-	// refuses what is not a plain decimal, for this object alone, where a
-	// decoding error would fail every list of the kind.
-	if b[0] == '-' || (b[0] >= '0' && b[0] <= '9') {
-		var n json.Number
-		if err := json.Unmarshal(b, &n); err != nil {
-			return "", err
+	// An integer's digits are kept as written. Anything else (a fraction,
+	// an exponent) would have passed through a float: refused. In a stored
+	// Wallet or WalletTransaction that fails only the object's own
+	// decoding (see DecodeError), never the list it is in.
+	for i, c := range b {
+		if (c < '0' || c > '9') && (i != 0 || c != '-') {
+			return "", fmt.Errorf("amount %s: write decimals as quoted strings, e.g. \"12.5\"", b)
 		}
-		return string(n), nil
 	}
-	return "", fmt.Errorf("amount %s: write a number or a quoted decimal, e.g. \"12.5\"", b)
+	return string(b), nil
 }
 
 // String returns the amount as written.

@@ -158,6 +158,7 @@ type WalletSpec struct {
 
 	// ExpiresAt terminates the wallet at this time; remaining credits expire.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= timestamp('1970-01-01T00:00:00Z')",message="must be an RFC 3339 time after 1970, e.g. \"2026-12-01T00:00:00Z\""
 	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
 
 	// Terminated ends the wallet: no further top-up or debit is accepted and

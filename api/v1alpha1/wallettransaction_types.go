@@ -201,11 +201,13 @@ type WalletTransactionSpec struct {
 	// EffectiveAt: a TopUp's credits count only from this time on.
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="effectiveAt is immutable: a WalletTransaction cannot be changed once created; create a Void, Refund or Adjustment instead"
+	// +kubebuilder:validation:XValidation:rule="oldSelf.hasValue() || self >= timestamp('1970-01-01T00:00:00Z')",message="must be an RFC 3339 time after 1970, e.g. \"2026-12-01T00:00:00Z\"",optionalOldSelf=true
 	EffectiveAt *metav1.Time `json:"effectiveAt,omitempty"`
 
 	// ExpiresAt: a TopUp's remaining credits expire at this time.
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="expiresAt is immutable: a WalletTransaction cannot be changed once created; create a Void, Refund or Adjustment instead"
+	// +kubebuilder:validation:XValidation:rule="oldSelf.hasValue() || self >= timestamp('1970-01-01T00:00:00Z')",message="must be an RFC 3339 time after 1970, e.g. \"2026-12-01T00:00:00Z\"",optionalOldSelf=true
 	ExpiresAt *metav1.Time `json:"expiresAt,omitempty"`
 
 	// ExpiresAfter: a TopUp's remaining credits expire this long after they

@@ -381,6 +381,8 @@ spec:
 		Expect(resp.status().Message).To(ContainSubstring("spec.events[5].credits"))
 	})
 
+	hostileReportSpecs()
+
 	DescribeTable("answers bad input with a Status that says what to fix",
 		func(path string, code int, msg string) {
 			resp := get(path)
