@@ -25,7 +25,8 @@ manifests: ## Generate CRDs (and RBAC from controller markers) into config/.
 	$(CONTROLLER_GEN) rbac:roleName=wallet-operator-manager paths=./controllers/... output:rbac:dir=config/rbac
 
 .PHONY: generate
-generate: ## Generate deepcopy code for the API types and the reports API's OpenAPI definitions.
+generate: ## Generate deepcopy code, the time zone names and the reports API's OpenAPI definitions.
+	$(GO) run ./hack/gen-timezones
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 	$(GO) tool openapi-gen --output-dir api/reports/openapi --output-pkg $(MODULE)/api/reports/openapi \
 	  --output-file zz_generated.openapi.go --output-model-name-file zz_generated.model_name.go \
@@ -55,6 +56,11 @@ controlplane: ## Build kube-apiserver and etcd from the Go module proxy into bin
 test: controlplane vet fmtcheck ## Run every test: unit, generated-file checks, envtest suites.
 	KUBEBUILDER_ASSETS="$$(hack/build-controlplane.sh 2>/dev/null | tail -n1)" \
 	  $(GO) test ./... -count=1 -timeout 40m
+
+.PHONY: fuzz
+fuzz: controlplane ## Fuzz admission against the operator's parser for FUZZTIME (default 60s).
+	cd test/admission && KUBEBUILDER_ASSETS="$$(../../hack/build-controlplane.sh 2>/dev/null | tail -n1)" \
+	  $(GO) test -run '^$$' -fuzz FuzzAdmission -fuzztime $${FUZZTIME:-60s} .
 
 ##@ Build and run
 
