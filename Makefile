@@ -60,7 +60,7 @@ test: controlplane vet fmtcheck ## Run every test: unit, generated-file checks, 
 .PHONY: fuzz
 fuzz: controlplane ## Fuzz admission against the operator's parser for FUZZTIME (default 60s).
 	cd test/admission && KUBEBUILDER_ASSETS="$$(../../hack/build-controlplane.sh 2>/dev/null | tail -n1)" \
-	  $(GO) test -run '^$$' -fuzz FuzzAdmission -fuzztime $${FUZZTIME:-60s} .
+	  $(GO) test -run '^$$' -fuzz FuzzAdmission -fuzztime $${FUZZTIME:-60s} -parallel 1 .
 
 ##@ Build and run
 

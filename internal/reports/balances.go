@@ -26,7 +26,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/selection"
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 
@@ -179,21 +178,11 @@ func parseBalanceList(o *metainternalversion.ListOptions) (balanceList, error) {
 	if o == nil {
 		return q, nil
 	}
-	if o.FieldSelector != nil {
-		for _, req := range o.FieldSelector.Requirements() {
-			if req.Operator != selection.Equals && req.Operator != selection.DoubleEquals {
-				return q, apierrors.NewBadRequest(fmt.Sprintf("fieldSelector %s%s%s: only = is supported", req.Field, req.Operator, req.Value))
-			}
-			switch req.Field {
-			case "metadata.name":
-				q.name = req.Value
-			case "metadata.namespace":
-				q.namespace = req.Value
-			default:
-				return q, apierrors.NewBadRequest(fmt.Sprintf("fieldSelector %s: balances are selected by metadata.name and metadata.namespace only", req.Field))
-			}
-		}
+	sel, err := fieldEquals(o, "balances", "metadata.name", "metadata.namespace")
+	if err != nil {
+		return q, err
 	}
+	q.name, q.namespace = sel["metadata.name"], sel["metadata.namespace"]
 	if o.Limit < 0 || o.Limit > MaxBalancePage {
 		return q, apierrors.NewBadRequest(fmt.Sprintf("limit=%d: a page holds 1 to %d balances; page on with continue", o.Limit, MaxBalancePage))
 	}

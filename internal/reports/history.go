@@ -21,6 +21,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
@@ -70,6 +72,25 @@ func noLabels(o *metainternalversion.ListOptions, resource string) error {
 	return nil
 }
 
+// fieldEquals reads a field selector of equalities over the fields given,
+// refusing any other field or operator.
+func fieldEquals(o *metainternalversion.ListOptions, resource string, fields ...string) (map[string]string, error) {
+	out := map[string]string{}
+	if o == nil || o.FieldSelector == nil {
+		return out, nil
+	}
+	for _, req := range o.FieldSelector.Requirements() {
+		if req.Operator != selection.Equals && req.Operator != selection.DoubleEquals {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("fieldSelector %s%s%s: only = is supported", req.Field, req.Operator, req.Value))
+		}
+		if !slices.Contains(fields, req.Field) {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("fieldSelector %s: %s are selected by %s only", req.Field, resource, strings.Join(fields, ", ")))
+		}
+		out[req.Field] = req.Value
+	}
+	return out, nil
+}
+
 // parseHistory reads the field selectors, limit and continue of a list of
 // resource (transactions or payments).
 func parseHistory(ctx context.Context, resource string, o *metainternalversion.ListOptions) (historyQuery, error) {
@@ -80,23 +101,11 @@ func parseHistory(ctx context.Context, resource string, o *metainternalversion.L
 	if err := noLabels(o, resource); err != nil {
 		return h, err
 	}
-	if o != nil && o.FieldSelector != nil {
-		for _, req := range o.FieldSelector.Requirements() {
-			if req.Operator != selection.Equals && req.Operator != selection.DoubleEquals {
-				return h, apierrors.NewBadRequest(fmt.Sprintf("fieldSelector %s%s%s: only = is supported", req.Field, req.Operator, req.Value))
-			}
-			switch req.Field {
-			case "wallet":
-				h.wallet = req.Value
-			case "type":
-				h.typ = req.Value
-			case "status":
-				h.status = req.Value
-			default:
-				return h, apierrors.NewBadRequest(fmt.Sprintf("fieldSelector %s: %s are selected by wallet, type and status only", req.Field, resource))
-			}
-		}
+	sel, err := fieldEquals(o, resource, "wallet", "type", "status")
+	if err != nil {
+		return h, err
 	}
+	h.wallet, h.typ, h.status = sel["wallet"], sel["type"], sel["status"]
 	if h.wallet == "" {
 		return h, apierrors.NewBadRequest(fmt.Sprintf("%s are listed per wallet: add fieldSelector wallet=<name> (kubectl get %s --field-selector wallet=<name> --chunk-size=%d)", resource, resource, MaxPageSize))
 	}
