@@ -20,12 +20,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
@@ -33,8 +35,10 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
 	"github.com/walletop/wallet-operator/internal/testenv"
@@ -212,8 +216,31 @@ func FuzzAdmission(f *testing.F) {
 	})
 }
 
-// startAPIServer starts a control plane with the CRDs for a fuzz run.
+// fuzzKubeconfig names the kubeconfig of the control plane the fuzzing
+// process started, for its workers (processes of their own).
+const fuzzKubeconfig = "WALLET_FUZZ_KUBECONFIG"
+
+// startAPIServer starts a control plane with the CRDs for a fuzz run, once:
+// fuzz workers connect to the one their parent started.
 func startAPIServer(f *testing.F) client.Client {
+	s := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(s)
+	if kc := os.Getenv(fuzzKubeconfig); kc != "" {
+		b, err := os.ReadFile(kc)
+		if err != nil {
+			f.Fatal(err)
+		}
+		cfg, err := clientcmd.RESTConfigFromKubeConfig(b)
+		if err != nil {
+			f.Fatal(err)
+		}
+		cfg.QPS, cfg.Burst = 500, 1000
+		c, err := client.New(cfg, client.Options{Scheme: s})
+		if err != nil {
+			f.Fatal(err)
+		}
+		return c
+	}
 	assets, err := testenv.ControlPlaneAssets()
 	if err != nil {
 		testenv.Missing(err, func(m string) { f.Skip(m) }, func(m string) { f.Fatal(m) })
@@ -225,13 +252,26 @@ func startAPIServer(f *testing.F) client.Client {
 	}
 	env := &envtest.Environment{CRDDirectoryPaths: []string{filepath.Join(root, "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true, BinaryAssetsDirectory: assets}
+	logf.SetLogger(logr.Discard())
 	cfg, err := env.Start()
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { _ = env.Stop() })
-	s := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(s)
+	user, err := env.ControlPlane.AddUser(envtest.User{Name: "fuzz", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	kc, err := user.KubeConfig()
+	if err != nil {
+		f.Fatal(err)
+	}
+	path := filepath.Join(f.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, kc, 0o600); err != nil {
+		f.Fatal(err)
+	}
+	f.Setenv(fuzzKubeconfig, path)
+	cfg.QPS, cfg.Burst = 500, 1000
 	c, err := client.New(cfg, client.Options{Scheme: s})
 	if err != nil {
 		f.Fatal(err)
