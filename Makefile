@@ -74,7 +74,19 @@ run: controlplane build ## Start a local control plane, install CRDs and RBAC, r
 	KUBEBUILDER_ASSETS="$$(hack/build-controlplane.sh 2>/dev/null | tail -n1)" bin/run-local
 
 .PHONY: docker-build
-docker-build: ## Build the container image (needs a Docker engine).
+docker-build: ## Build the image from this tree with nothing to pull (FROM scratch; needs a Docker engine).
+	@echo "[image] building the static binary"
+	rm -rf bin/image && mkdir -p bin/image/rootfs/tmp bin/image/rootfs/etc/ssl/certs
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags="-s -w" -o bin/image/rootfs/wallet-operator .
+	chmod 1777 bin/image/rootfs/tmp
+	cp /etc/ssl/certs/ca-certificates.crt bin/image/rootfs/etc/ssl/certs/ 2>/dev/null || \
+	  { echo "[image] /etc/ssl/certs/ca-certificates.crt missing: apt-get install ca-certificates"; exit 1; }
+	cp hack/image/Dockerfile bin/image/Dockerfile
+	@echo "[image] docker build -t $(IMG)"
+	docker build -t $(IMG) bin/image
+
+.PHONY: docker-build-multistage
+docker-build-multistage: ## Build the image with the multi-stage Dockerfile (pulls golang and distroless: needs a registry).
 	docker build -t $(IMG) .
 
 ##@ Deployment
