@@ -20,11 +20,14 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -41,8 +44,10 @@ import (
 	"github.com/walletop/wallet-operator/controllers"
 	"github.com/walletop/wallet-operator/internal/dsn"
 	"github.com/walletop/wallet-operator/internal/eventsink"
+	"github.com/walletop/wallet-operator/internal/ledger"
 	"github.com/walletop/wallet-operator/internal/ledger/backend"
 	"github.com/walletop/wallet-operator/internal/reports"
+	"github.com/walletop/wallet-operator/internal/servingcert"
 )
 
 var scheme = runtime.NewScheme()
@@ -66,6 +71,7 @@ type options struct {
 	statusEvery   time.Duration
 	reports       bool
 	reportsOpts   *reports.Options
+	servingCert   servingcert.Options
 	pprofAddr     string
 }
 
@@ -92,6 +98,14 @@ func (o *options) bind(fs *flag.FlagSet) {
 		"How long to wait for another process's lock on a SQLite ledger before exiting (one process writes it at a time).")
 	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0",
 		"Address of Go's pprof endpoints (/debug/pprof/), for profiling; \"0\" (default) turns them off. Bind it to loopback only.")
+	fs.StringVar(&o.servingCert.Secret, "reports-cert-secret", "",
+		"Manage the reports API's serving certificate in this Secret (a CA and a certificate, renewed before expiry, the CA injected into the APIService); empty: use --tls-cert-file as given.")
+	fs.StringVar(&o.servingCert.Namespace, "reports-cert-namespace", "",
+		"Namespace of --reports-cert-secret and --reports-service (default: the pod's).")
+	fs.StringVar(&o.servingCert.Service, "reports-service", "wallet-operator-reports", "The reports API's Service; the certificate is for <service>.<namespace>.svc.")
+	fs.StringVar(&o.servingCert.APIService, "reports-apiservice", "v1alpha1.reports.walletop.io", "The APIService whose caBundle gets the CA.")
+	fs.StringVar(&o.servingCert.CertDir, "reports-cert-dir", "/etc/wallet-operator/reports-tls",
+		"Where --reports-cert-secret is mounted (tls.crt, tls.key); the server starts once they are there and reloads them when they change.")
 	fs.BoolVar(&o.reports, "reports-server", true,
 		"Serve the reports API (reports.walletop.io) in this process; see --secure-port, --tls-cert-file, --authentication-kubeconfig.")
 }
@@ -209,14 +223,25 @@ func run(o options) error {
 		if err := o.reportsOpts.UseKubeconfig(restConfig, dir); err != nil {
 			return fmt.Errorf("reports server: %w", err)
 		}
-		server, err := reports.New(o.reportsOpts, instrumented)
-		if err != nil {
+		lazy := &lazyReports{opts: o.reportsOpts, store: instrumented}
+		if o.servingCert.Secret != "" {
+			if o.servingCert.Namespace == "" {
+				b, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+				if err != nil {
+					return fmt.Errorf("--reports-cert-namespace is not set and the pod's namespace is unknown: %w", err)
+				}
+				o.servingCert.Namespace = strings.TrimSpace(string(b))
+			}
+			if err := servingcert.Add(mgr, o.servingCert); err != nil {
+				return fmt.Errorf("reports serving certificate: %w", err)
+			}
+			cert := o.servingCert
+			lazy.waitFor = &cert
+		}
+		if err := mgr.Add(lazy); err != nil {
 			return fmt.Errorf("reports server: %w", err)
 		}
-		if err := mgr.Add(server); err != nil {
-			return fmt.Errorf("reports server: %w", err)
-		}
-		if err := mgr.AddReadyzCheck("reports", func(*http.Request) error { return server.Ready() }); err != nil {
+		if err := mgr.AddReadyzCheck("reports", func(*http.Request) error { return lazy.Ready() }); err != nil {
 			return fmt.Errorf("ready check: %w", err)
 		}
 	}
@@ -229,4 +254,41 @@ func run(o options) error {
 
 	log.Info("starting manager")
 	return mgr.Start(stop)
+}
+
+// lazyReports runs the reports server on every replica, built once its
+// serving certificate is there (mounted from the Secret the elected
+// replica fills, when the operator manages it).
+type lazyReports struct {
+	opts    *reports.Options
+	store   ledger.Store
+	waitFor *servingcert.Options
+	server  atomic.Pointer[reports.Server]
+}
+
+func (l *lazyReports) NeedLeaderElection() bool { return false }
+
+func (l *lazyReports) Start(ctx context.Context) error {
+	if l.waitFor != nil {
+		say := func(m string) { ctrl.Log.WithName("reports").Info(m) }
+		if err := servingcert.WaitForFiles(ctx, *l.waitFor, say); err != nil {
+			return nil // stopped while waiting
+		}
+		l.opts.SecureServing.ServerCert.CertKey.CertFile, l.opts.SecureServing.ServerCert.CertKey.KeyFile = l.waitFor.Files()
+	}
+	server, err := reports.New(l.opts, l.store)
+	if err != nil {
+		return fmt.Errorf("reports server: %w", err)
+	}
+	l.server.Store(server)
+	return server.Start(ctx)
+}
+
+// Ready is the server's readiness, false until it is built.
+func (l *lazyReports) Ready() error {
+	s := l.server.Load()
+	if s == nil {
+		return errors.New("reports server: waiting for its serving certificate")
+	}
+	return s.Ready()
 }
