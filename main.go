@@ -133,16 +133,9 @@ func main() {
 	}
 }
 
-// defaultGOGC is the garbage collector's target when GOGC is not set: the
-// heap may grow by a fifth of its live size between collections instead of
-// by all of it. Most of the operator's heap is its cache of
-// WalletTransactions, so this decides how much memory a burst of them
-// takes. Measured on the build machine (docs/benchmarks.md, seventh
-// session): the first 10,000 transactions of a fresh process grew the
-// resident set's peak by 26-29 MiB with 20, 28-30 with 25, 30-34 with 50
-// (39-41 with Go's default of 100), each further 10,000 by 17-18, 16, 20-23;
-// for that the operator spent 10.4-11.4 s of CPU per 10,000 instead of
-// 8.1-8.2 s with 50. The control plane, not the operator, bounds the rate.
+// defaultGOGC is the garbage collector's target when GOGC is not set: most
+// of the heap is the informer cache of WalletTransactions, so a lower target
+// buys a smaller resident set with some CPU (figures in docs/benchmarks.md).
 const defaultGOGC = 20
 
 // memoryDefaults applies defaultGOGC unless the environment sets GOGC.

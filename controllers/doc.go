@@ -15,7 +15,6 @@ limitations under the License.
 */
 
 // Package controllers holds one reconciler per kind (Wallet,
-// WalletTransaction). Reconcilers stay thin: read the object, decide, call
-// the ledger (internal/ledger), write status. None is registered until it
-// does real work.
+// WalletTransaction). Reconcilers stay thin: read the object, check it,
+// call the ledger (internal/ledger), write status. main.go registers both.
 package controllers

@@ -21,11 +21,9 @@ limitations under the License.
 // controllers take, in place of the recorder that manager.GetEventRecorder
 // returns: client-go's events broadcaster keeps a copy of every Event it
 // sent, keyed by its object, for six to twelve minutes so that a repeat can
-// join the Event's series, with no bound and no option to change that. The
-// operator records an Event per WalletTransaction: a burst of 10,000 of
-// them held 15 MiB of live heap there (measured with a heap profile of
-// hack/controller-load), half of what the operator otherwise keeps for
-// them. Here a repeat joins its series through a table of the most recent
+// join the Event's series, with no bound and no option to change that; the
+// operator records an Event per WalletTransaction, so a burst would hold
+// them all. Here a repeat joins its series through a table of the most recent
 // series (a few hundred bytes each, a fixed number of them), and what waits
 // to be written is a bounded queue; an Event that does not fit is dropped
 // and counted, as Events are best effort.

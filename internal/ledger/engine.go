@@ -651,8 +651,8 @@ func (s *SQLStore) failpoint(step string) error {
 	return s.opts.Failpoint(step)
 }
 
-// grantCols are a grant's columns (with its entry's key, kept in the grant
-// since schema version 4).
+// grantCols are a grant's columns, its entry's key among them (so that no
+// read of a grant needs its entry).
 const grantCols = `g.id, g.entry_id, g.entry_key, g.category, g.original, g.remaining, g.priority, g.effective_at, g.expires_at, g.origins, g.endpoints, g.status, g.activated, g.settled_at, g.created_at`
 
 func scanGrant(sc interface{ Scan(...any) error }, extra ...any) (*grantRow, error) {
