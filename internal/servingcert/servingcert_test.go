@@ -23,6 +23,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +36,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/walletop/wallet-operator/internal/servingcert"
@@ -64,6 +67,13 @@ func TestOperatorManagedServingCertificate(t *testing.T) {
 	if err != nil {
 		testenv.Missing(err, func(m string) { t.Skip(m) }, func(m string) { t.Fatal(m) })
 	}
+	var managerLog syncBuffer
+	logf.SetLogger(zap.New(zap.WriteTo(&managerLog), zap.UseDevMode(true)))
+	defer func() {
+		if t.Failed() {
+			t.Log("manager log:\n" + managerLog.String())
+		}
+	}()
 	env := &envtest.Environment{BinaryAssetsDirectory: assets}
 	cfg, err := env.Start()
 	if err != nil {
@@ -140,6 +150,16 @@ func TestOperatorManagedServingCertificate(t *testing.T) {
 		t.Fatalf("WaitForFiles: %v", err)
 	}
 
+	// the rotator has started for good (it looks for the files only after its
+	// first refresh; a Secret gone during that first refresh stops it, and the
+	// Pod restarts)
+	eventually(t, "the rotator to see the mounted files", func() error {
+		if !bytes.Contains([]byte(managerLog.String()), []byte("certs are ready in")) {
+			return os.ErrNotExist
+		}
+		return nil
+	})
+
 	// deleted by hand: issued anew, with a new CA in the APIService
 	if err := c.Delete(ctx, secret); err != nil {
 		t.Fatal(err)
@@ -178,4 +198,22 @@ func verify(t *testing.T, s *corev1.Secret, dnsName string) {
 	if left := time.Until(leaf.NotAfter); left < 300*24*time.Hour {
 		t.Errorf("the certificate is valid %v more, want about a year", left)
 	}
+}
+
+// syncBuffer holds the manager's log, shown when the test fails.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
