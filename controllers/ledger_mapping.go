@@ -17,6 +17,7 @@ limitations under the License.
 package controllers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -75,6 +76,15 @@ func walletSpec(w *billingv1alpha1.Wallet) (ledger.WalletSpec, error) {
 		Wallet: LedgerWallet(w.Namespace, w.Name), Currency: w.Spec.Currency, Rate: rate,
 		OverdraftLimit: od, AppliesTo: appliesTo(w.Spec.AppliesTo),
 	}, nil
+}
+
+// openWallet opens (or updates) the Wallet in the ledger; idempotent.
+func openWallet(ctx context.Context, l ledger.Store, w *billingv1alpha1.Wallet) error {
+	spec, err := walletSpec(w)
+	if err != nil {
+		return err
+	}
+	return l.OpenWallet(ctx, spec)
 }
 
 // grantRequest maps a TopUp. expiresAfter counts from effectiveAt, or from

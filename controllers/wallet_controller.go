@@ -114,11 +114,7 @@ func (r *WalletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if errors.Is(err, ledger.ErrWalletNotFound) {
 		// status said synced, but this ledger has never seen the wallet
 		// (a new, or restored, database): open it here
-		spec, serr := walletSpec(w)
-		if serr != nil {
-			return ctrl.Result{}, serr
-		}
-		if err := r.Ledger.OpenWallet(ctx, spec); err != nil {
+		if err := openWallet(ctx, r.Ledger, w); err != nil {
 			return ctrl.Result{}, err
 		}
 		b, err = r.Ledger.Balance(ctx, name)

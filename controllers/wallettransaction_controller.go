@@ -97,11 +97,7 @@ func (r *WalletTransactionReconciler) Reconcile(ctx context.Context, req ctrl.Re
 	out, err := r.apply(ctx, t, w)
 	if errors.Is(err, ledger.ErrWalletNotFound) {
 		// The Wallet is not in the ledger yet: open it (idempotent), then retry.
-		spec, serr := walletSpec(w)
-		if serr != nil {
-			return ctrl.Result{}, serr
-		}
-		if err := r.Ledger.OpenWallet(ctx, spec); err != nil {
+		if err := openWallet(ctx, r.Ledger, w); err != nil {
 			return ctrl.Result{}, err
 		}
 		out, err = r.apply(ctx, t, w)

@@ -23,7 +23,6 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -67,7 +66,7 @@ func TestOperatorManagedServingCertificate(t *testing.T) {
 	if err != nil {
 		testenv.Missing(err, func(m string) { t.Skip(m) }, func(m string) { t.Fatal(m) })
 	}
-	var managerLog syncBuffer
+	var managerLog testenv.SyncBuffer
 	logf.SetLogger(zap.New(zap.WriteTo(&managerLog), zap.UseDevMode(true)))
 	defer func() {
 		if t.Failed() {
@@ -198,22 +197,4 @@ func verify(t *testing.T, s *corev1.Secret, dnsName string) {
 	if left := time.Until(leaf.NotAfter); left < 300*24*time.Hour {
 		t.Errorf("the certificate is valid %v more, want about a year", left)
 	}
-}
-
-// syncBuffer holds the manager's log, shown when the test fails.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

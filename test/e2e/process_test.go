@@ -17,37 +17,19 @@ limitations under the License.
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/walletop/wallet-operator/internal/testenv"
 )
-
-// syncBuffer collects a process's output for a spec to read while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // These specs start operator processes of their own: local control plane only.
 var _ = Describe("operator processes", Ordered, func() {
@@ -58,7 +40,7 @@ var _ = Describe("operator processes", Ordered, func() {
 	})
 
 	It("refuses a second writer on the same SQLite ledger, naming the lock and the process that holds it", func() {
-		var out syncBuffer
+		var out testenv.SyncBuffer
 		second := exec.Command(operatorOpts.Binary, "--kubeconfig", kubeconfig, "--ledger", operatorOpts.Ledger,
 			"--ledger-lock-wait=1s", "--health-probe-bind-address=0", "--metrics-bind-address=0", "--reports-server=false")
 		second.Stdout, second.Stderr = io.MultiWriter(&out, GinkgoWriter), io.MultiWriter(&out, GinkgoWriter)
@@ -94,7 +76,7 @@ spec: {walletRef: {name: main}, type: TopUp, grantedCredits: "7"}
 
 	It("stops on SIGTERM without logging an error, and logs no certificate error on start", func() {
 		Expect(operator.Stop()).To(Succeed())
-		var out syncBuffer
+		var out testenv.SyncBuffer
 		opts := operatorOpts
 		opts.Output = io.MultiWriter(&out, GinkgoWriter)
 		var err error
