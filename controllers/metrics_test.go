@@ -1,0 +1,56 @@
+/*
+Copyright 2026 The wallet-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"reflect"
+	"testing"
+
+	"github.com/walletop/wallet-operator/internal/ledger"
+)
+
+// Every operation of ledger.Store has its own timed method on instrumented
+// (a method only promoted from the embedded Store would go untimed).
+func TestEveryLedgerOperationIsTimed(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "metrics.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	timed := map[string]bool{}
+	for _, d := range f.Decls {
+		fn, ok := d.(*ast.FuncDecl)
+		if !ok || fn.Recv == nil || len(fn.Recv.List) != 1 {
+			continue
+		}
+		if id, ok := fn.Recv.List[0].Type.(*ast.Ident); ok && id.Name == "instrumented" {
+			timed[fn.Name.Name] = true
+		}
+	}
+	store := reflect.TypeOf((*ledger.Store)(nil)).Elem()
+	for i := range store.NumMethod() {
+		name := store.Method(i).Name
+		if name == "Changes" || name == "Close" {
+			continue // not operations
+		}
+		if !timed[name] {
+			t.Errorf("ledger.Store.%s is not timed: add it to instrumented in metrics.go", name)
+		}
+	}
+}
