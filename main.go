@@ -217,7 +217,14 @@ func run(o options) error {
 			return fmt.Errorf("reports server: %w", err)
 		}
 		lazy := &lazyReports{opts: o.reportsOpts, store: instrumented}
-		if o.servingCert.Secret != "" {
+		if o.servingCert.Secret == "" {
+			// the certificate is given: a bad one stops the start here
+			server, err := reports.New(o.reportsOpts, instrumented)
+			if err != nil {
+				return fmt.Errorf("reports server: %w", err)
+			}
+			lazy.server.Store(server)
+		} else {
 			if o.servingCert.Namespace == "" {
 				b, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 				if err != nil {
@@ -249,9 +256,9 @@ func run(o options) error {
 	return mgr.Start(stop)
 }
 
-// lazyReports runs the reports server on every replica, built once its
-// serving certificate is there (mounted from the Secret the elected
-// replica fills, when the operator manages it).
+// lazyReports runs the reports server on every replica. When the operator
+// manages its serving certificate, the server is built once the files are
+// mounted from the Secret the elected replica fills.
 type lazyReports struct {
 	opts    *reports.Options
 	store   ledger.Store
@@ -262,13 +269,14 @@ type lazyReports struct {
 func (l *lazyReports) NeedLeaderElection() bool { return false }
 
 func (l *lazyReports) Start(ctx context.Context) error {
-	if l.waitFor != nil {
-		say := func(m string) { ctrl.Log.WithName("reports").Info(m) }
-		if err := servingcert.WaitForFiles(ctx, *l.waitFor, say); err != nil {
-			return nil // stopped while waiting
-		}
-		l.opts.SecureServing.ServerCert.CertKey.CertFile, l.opts.SecureServing.ServerCert.CertKey.KeyFile = l.waitFor.Files()
+	if server := l.server.Load(); server != nil {
+		return server.Start(ctx)
 	}
+	say := func(m string) { ctrl.Log.WithName("reports").Info(m) }
+	if err := servingcert.WaitForFiles(ctx, *l.waitFor, say); err != nil {
+		return nil // stopped while waiting
+	}
+	l.opts.SecureServing.ServerCert.CertKey.CertFile, l.opts.SecureServing.ServerCert.CertKey.KeyFile = l.waitFor.Files()
 	server, err := reports.New(l.opts, l.store)
 	if err != nil {
 		return fmt.Errorf("reports server: %w", err)

@@ -102,11 +102,7 @@ func (r *WalletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, r.setInvalid(ctx, w, errs.ToAggregate().Error())
 	}
 	if w.Status.ObservedGeneration != w.Generation || !meta.IsStatusConditionTrue(w.Status.Conditions, billingv1alpha1.ConditionLedgerSynced) {
-		spec, err := walletSpec(w)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		if err := r.Ledger.OpenWallet(ctx, spec); err != nil {
+		if err := openWallet(ctx, r.Ledger, w); err != nil {
 			return ctrl.Result{}, r.setStatus(ctx, w, w.DeepCopy(), nil, fmt.Errorf("opening the wallet in the ledger: %w", err))
 		}
 	}
@@ -194,9 +190,10 @@ func (r *WalletReconciler) setStatus(ctx context.Context, w, base *billingv1alph
 		st.Phase = billingv1alpha1.WalletTerminated
 	}
 	st.Balance, st.PaidBalance, st.GrantedBalance, st.PendingCredits = b.Available.String(), b.Paid.String(), b.Granted.String(), b.Pending.String()
-	// Empty when balance x rate does not fit an amount: never a stale value.
+	// Empty when balance x rate overflows (as the reports API shows it):
+	// never a stale value.
 	st.MoneyBalance = nil
-	if m, err := money.MulRate(b.Available, b.Rate); err == nil && m <= money.MaxAmount && m >= -money.MaxAmount {
+	if m, err := money.MulRate(b.Available, b.Rate); err == nil {
 		st.MoneyBalance = &billingv1alpha1.Money{Amount: m.String(), Currency: b.Currency}
 	}
 	st.NextExpiration = nil

@@ -22,7 +22,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"sigs.k8s.io/yaml"
@@ -158,5 +157,4 @@ func TestTimeZoneNamesLoad(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
-	_ = time.UTC
 }

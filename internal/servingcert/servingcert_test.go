@@ -22,12 +22,12 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"errors"
 	"os"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -169,7 +169,7 @@ func TestOperatorManagedServingCertificate(t *testing.T) {
 			return err
 		}
 		if bytes.Equal(s.Data["ca.crt"], secret.Data["ca.crt"]) {
-			return apierrors.NewConflict(corev1.Resource("secrets"), s.Name, os.ErrExist)
+			return errors.New("the Secret still holds the deleted one's CA")
 		}
 		verify(t, s, o.DNSName())
 		return nil
