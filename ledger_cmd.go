@@ -21,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/walletop/wallet-operator/internal/dsn"
 	"github.com/walletop/wallet-operator/internal/ledger"
@@ -28,6 +29,17 @@ import (
 )
 
 func ledgerOptions() ledger.Options { return ledger.Options{} }
+
+// ledgerEnv names the DSN when --ledger is not given, so that a password can
+// come from a Secret without showing in the process's command line.
+const ledgerEnv = "WALLET_OPERATOR_LEDGER"
+
+func ledgerFromEnv(flagValue string, given bool) string {
+	if v := os.Getenv(ledgerEnv); v != "" && !given {
+		return v
+	}
+	return flagValue
+}
 
 // ledgerCommand runs `wallet-operator ledger <subcommand>` and returns the
 // exit code.
@@ -41,11 +53,13 @@ func ledgerCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("ledger verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dsnFlag := fs.String("ledger", dsn.Default, "Ledger DSN: sqlite:///path/to/ledger.db or postgres://user@host/db.")
+	dsnFlag := fs.String("ledger", dsn.Default, "Ledger DSN: sqlite:///path/to/ledger.db or postgres://user@host/db; default $"+ledgerEnv+" when set.")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	d, err := dsn.Parse(*dsnFlag)
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "ledger" })
+	d, err := dsn.Parse(ledgerFromEnv(*dsnFlag, given))
 	if err != nil {
 		fmt.Fprintln(stderr, "--ledger:", err)
 		return 2

@@ -61,4 +61,14 @@ func TestLedgerVerifyCommand(t *testing.T) {
 	if code := ledgerCommand([]string{"verify", "--ledger", "mysql://x"}, &out, &errOut); code != 2 {
 		t.Errorf("bad DSN: exit %d", code)
 	}
+
+	// the DSN from the environment when --ledger is not given; the flag wins
+	t.Setenv(ledgerEnv, "sqlite://"+path)
+	out.Reset()
+	if code := ledgerCommand([]string{"verify"}, &out, &errOut); code != 1 || !strings.Contains(out.String(), "ledger sqlite://"+path) {
+		t.Errorf("DSN from %s: exit %d\n%s", ledgerEnv, code, out.String())
+	}
+	if code := ledgerCommand([]string{"verify", "--ledger", "mysql://x"}, &out, &errOut); code != 2 {
+		t.Errorf("--ledger given next to %s: exit %d", ledgerEnv, code)
+	}
 }

@@ -93,7 +93,7 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&o.statusEvery, "status-interval", time.Second,
 		"Refresh a Wallet's status at most this often for ledger writes without a WalletTransaction (usage ingestion).")
 	fs.StringVar(&o.ledger, "ledger", dsn.Default,
-		"Ledger DSN: sqlite:///path/to/ledger.db (embedded, one writer) or postgres://user@host/db.")
+		"Ledger DSN: sqlite:///path/to/ledger.db (embedded, one writer) or postgres://user@host/db; default $"+ledgerEnv+" when set.")
 	fs.DurationVar(&o.ledgerLock, "ledger-lock-wait", 30*time.Second,
 		"How long to wait for another process's lock on a SQLite ledger before exiting (one process writes it at a time).")
 	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0",
@@ -124,6 +124,7 @@ func main() {
 	o.reportsOpts.AddFlags(pflag.CommandLine)
 	pflag.CommandLine.AddGoFlagSet(flag.CommandLine)
 	pflag.Parse()
+	o.ledger = ledgerFromEnv(o.ledger, pflag.CommandLine.Changed("ledger"))
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
 
