@@ -107,6 +107,14 @@ deploy: ## Deploy the operator (config/default) to the cluster of the current ku
 undeploy: ## Remove the operator (config/default) from the cluster.
 	kubectl kustomize config/default | kubectl delete --ignore-not-found -f -
 
+.PHONY: kind-cluster
+kind-cluster: ## Build kind and its node image here (nothing pulled) and create or reuse the cluster; kubeconfig in bin/kind/kubeconfig.
+	hack/kind/cluster.sh >/dev/null
+
+.PHONY: kind-delete
+kind-delete: ## Delete the kind cluster.
+	"$$(hack/kind/build-node-tools.sh 2>/dev/null | tail -n1)/kind" delete cluster --name $${KIND_CLUSTER:-wallet-operator}
+
 .PHONY: test-e2e-kind
-test-e2e-kind: ## Run the end-to-end specs on a kind cluster (needs Docker and kind).
-	hack/kind-e2e.sh
+test-e2e-kind: ## Deploy config/default to the kind cluster (made if missing) and run test/e2e there (KIND_DELETE=true deletes it after).
+	hack/kind/e2e.sh
