@@ -36,17 +36,6 @@ mkdir -p "${work}"
 log="${root}/bin/kind-node/node-image.log"
 : >"${log}"
 
-coredns="${root}/bin/kind-node/coredns-${COREDNS_VERSION}"
-if [[ ! -x "${coredns}/coredns" ]]; then
-  say "building CoreDNS v${COREDNS_VERSION} (log: ${log})"
-  mkdir -p "${coredns}"
-  GOBIN="${coredns}" CGO_ENABLED=0 go install -ldflags "-s -w" "github.com/coredns/coredns@v${COREDNS_VERSION}" >>"${log}" 2>&1 ||
-    { tail -n 20 "${log}" >&2; fail "building CoreDNS (log: ${log})"; }
-fi
-CGO_ENABLED=0 go build -o "${work}/runc-caps" "${here}/runc-caps" >>"${log}" 2>&1 || fail "building runc-caps (log: ${log})"
-say "building pause ${PAUSE_VERSION} (static C)"
-gcc -static -Os -o "${work}/pause" "${here}/images/pause.c" >>"${log}" 2>&1 || fail "compiling pause.c: needs gcc and libc6-dev (log: ${log})"
-
 # The hash names every input, so a change to any of them builds a new image.
 inputs="$(
   # directory names carry the versions; paths differ between clones
@@ -60,8 +49,19 @@ if docker image inspect "${node_image}" >/dev/null 2>&1; then
   exit 0
 fi
 
+coredns="${root}/bin/kind-node/coredns-${COREDNS_VERSION}"
+if [[ ! -x "${coredns}/coredns" ]]; then
+  say "building CoreDNS v${COREDNS_VERSION} (log: ${log})"
+  mkdir -p "${coredns}"
+  GOBIN="${coredns}" CGO_ENABLED=0 go install -ldflags "-s -w" "github.com/coredns/coredns@v${COREDNS_VERSION}" >>"${log}" 2>&1 ||
+    { tail -n 20 "${log}" >&2; fail "building CoreDNS (log: ${log})"; }
+fi
+CGO_ENABLED=0 go build -o "${work}/runc-caps" "${here}/runc-caps" >>"${log}" 2>&1 || fail "building runc-caps (log: ${log})"
+say "building pause ${PAUSE_VERSION} (static C)"
+gcc -static -Os -o "${work}/pause" "${here}/images/pause.c" >>"${log}" 2>&1 || fail "compiling pause.c: needs gcc and libc6-dev (log: ${log})"
+
 # image <reference> <base> <entrypoint-json> <file>...: a one-layer image of
-# files copied into /usr/local/bin (or / for pause).
+# files copied into /usr/local/bin.
 image() {
   local ref="$1" base="$2" entrypoint="$3"
   shift 3
