@@ -141,7 +141,14 @@ docker exec "${cid}" bash -c 'nohup containerd >/var/log/containerd-build.log 2>
 docker commit \
   --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' \
   "${cid}" "${node_image}" >>"${log}" 2>&1 || fail "docker commit (log: ${log})"
+docker rm -f "${cid}" >/dev/null
+trap - EXIT
 docker rmi "${node_image}-noimages" >/dev/null 2>&1 || true
 rm -f "${work}/images.tar"
+# Node images of earlier inputs weigh a gigabyte each: drop those no
+# container uses (docker refuses the others).
+for old in $(docker images --format '{{.Repository}}:{{.Tag}}' wallet-operator-kind/node); do
+  [[ "${old}" == "${node_image}" ]] || docker rmi "${old}" >/dev/null 2>&1 || true
+done
 say "node image ${node_image} ($(docker image inspect -f '{{.Size}}' "${node_image}" | awk '{printf "%d MB", $1/1e6}'))"
 echo "${node_image}"

@@ -18,16 +18,20 @@ limitations under the License.
 // cert-manager: a CA and a certificate for the reports Service in a Secret,
 // renewed before they expire, and the CA in the APIService's caBundle, as
 // KEDA's metrics server and kueue's visibility server do. The elected
-// replica writes; every replica serves the files the kubelet mounts from
-// the Secret (and reloads them when they change).
+// replica writes the Secret; every replica copies it into CertDir itself
+// (the kubelet would take up to a minute or more to fill a volume of a
+// Secret created after the Pod started) and serves those files, reloading
+// them when they change.
 package servingcert
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/open-policy-agent/cert-controller/pkg/rotator"
@@ -50,7 +54,9 @@ type Options struct {
 	Service string
 	// APIService gets the CA in its caBundle.
 	APIService string
-	// CertDir is where the Secret is mounted (tls.crt, tls.key).
+	// CertDir receives the Secret's tls.crt and tls.key: a writable
+	// directory (an emptyDir), or a volume of the Secret, which is then left
+	// to the kubelet.
 	CertDir string
 	// CertValidity and CAValidity are how long a certificate and the CA are
 	// valid; they are renewed LookAhead before they expire. Zero: defaults.
@@ -66,7 +72,7 @@ const (
 	checkEvery          = time.Hour
 )
 
-// Files are the mounted certificate and key.
+// Files are the served certificate and key.
 func (o Options) Files() (cert, key string) {
 	return filepath.Join(o.CertDir, "tls.crt"), filepath.Join(o.CertDir, "tls.key")
 }
@@ -99,6 +105,9 @@ func Add(mgr manager.Manager, o Options) error {
 		return err
 	}
 	if err := mgr.Add(&keeper{reader: mgr.GetAPIReader(), writer: mgr.GetClient(), key: key}); err != nil {
+		return err
+	}
+	if err := mgr.Add(&mirror{reader: mgr.GetAPIReader(), key: key, dir: o.CertDir}); err != nil {
 		return err
 	}
 	return rotator.AddRotator(mgr, &rotator.CertRotator{
@@ -159,9 +168,87 @@ func (k *keeper) Start(ctx context.Context) error {
 	}
 }
 
-// WaitForFiles returns once the certificate and key are mounted (the
-// kubelet copies a Secret's new data within about a minute), saying every
-// 15 seconds what it waits for.
+// mirror copies the Secret's certificate and key into dir on every replica:
+// at once on the first start, and within mirrorEvery of a renewal.
+type mirror struct {
+	reader client.Reader
+	key    types.NamespacedName
+	dir    string
+}
+
+const mirrorEvery = 10 * time.Second
+
+func (m *mirror) NeedLeaderElection() bool { return false }
+
+func (m *mirror) Start(ctx context.Context) error {
+	for {
+		wait := mirrorEvery
+		copied, err := m.copy(ctx)
+		switch {
+		case errors.Is(err, syscall.EROFS):
+			log.FromContext(ctx).Info("the serving certificate's directory is read-only: the kubelet keeps it from the Secret", "dir", m.dir)
+			return nil
+		case err != nil && ctx.Err() == nil:
+			log.FromContext(ctx).Error(err, "copying the serving certificate", "secret", m.key, "dir", m.dir)
+		case !copied:
+			wait = time.Second // not issued yet
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
+}
+
+// copy writes the Secret's tls.key and tls.crt where they differ from the
+// files (each replaced by a rename, the key first) and says whether the
+// files now hold a certificate.
+func (m *mirror) copy(ctx context.Context) (bool, error) {
+	s := &corev1.Secret{}
+	if err := m.reader.Get(ctx, m.key, s); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	cert, key := s.Data[corev1.TLSCertKey], s.Data[corev1.TLSPrivateKeyKey]
+	if len(cert) == 0 || len(key) == 0 {
+		return false, nil
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{corev1.TLSPrivateKeyKey, key}, {corev1.TLSCertKey, cert}} {
+		path := filepath.Join(m.dir, f.name)
+		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, f.data) {
+			continue
+		}
+		if err := writeAtomically(path, f.data); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+func writeAtomically(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// WaitForFiles returns once the certificate and key are in CertDir, saying
+// every 15 seconds what it waits for.
 func WaitForFiles(ctx context.Context, o Options, say func(string)) error {
 	cert, key := o.Files()
 	tick := time.NewTicker(time.Second)

@@ -137,16 +137,16 @@ func TestOperatorManagedServingCertificate(t *testing.T) {
 	eventually(t, "the Secret filled and the CA injected", func() (err error) { secret, err = issued(); return err })
 	verify(t, secret, o.DNSName())
 
-	// the kubelet mounts the Secret: the server may start
-	waited := make(chan error, 1)
+	// every replica copies the Secret into CertDir: the server may start
 	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer wcancel()
-	go func() { waited <- servingcert.WaitForFiles(wctx, o, func(string) {}) }()
-	cert, key := o.Files()
-	_ = os.WriteFile(key, secret.Data["tls.key"], 0o600)
-	_ = os.WriteFile(cert, secret.Data["tls.crt"], 0o600)
-	if err := <-waited; err != nil {
+	if err := servingcert.WaitForFiles(wctx, o, func(string) {}); err != nil {
 		t.Fatalf("WaitForFiles: %v", err)
+	}
+	cert, _ := o.Files()
+	served := func() []byte { b, _ := os.ReadFile(cert); return b }
+	if !bytes.Equal(served(), secret.Data["tls.crt"]) {
+		t.Fatal("the served certificate is not the Secret's")
 	}
 
 	// the rotator has started for good (it looks for the files only after its
@@ -172,9 +172,15 @@ func TestOperatorManagedServingCertificate(t *testing.T) {
 			return errors.New("the Secret still holds the deleted one's CA")
 		}
 		verify(t, s, o.DNSName())
+		secret = s
 		return nil
 	})
-
+	eventually(t, "the new certificate served", func() error {
+		if !bytes.Equal(served(), secret.Data["tls.crt"]) {
+			return errors.New("the served certificate is still the deleted Secret's")
+		}
+		return nil
+	})
 }
 
 func verify(t *testing.T, s *corev1.Secret, dnsName string) {
