@@ -101,6 +101,10 @@ kubectl -n "${operator_ns}" create secret generic wallet-operator-ledger --from-
   --dry-run=client -o yaml | kubectl apply -f - >&2
 
 step "deploy config/overlays/postgres (two replicas)"
+# The SQLite Deployment goes first: a rolling update would start a second
+# replica on the SQLite volume, which its lock refuses. (The SQLite ledger
+# is not migrated; the operator re-applies the remaining objects.)
+kubectl -n "${operator_ns}" delete deploy/wallet-operator-controller-manager --wait=true >&2
 deploy config/overlays/postgres
 start=$SECONDS
 E2E_KUBECONFIG="${kubeconfig}" E2E_POSTGRES_DSN="${dsn}" go test ./test/e2e/ -count=1 -timeout 30m -v -ginkgo.v -ginkgo.label-filter=postgres >&2 ||
