@@ -38,6 +38,9 @@ if kubectl get namespace "${operator_ns}" >/dev/null 2>&1; then
       kubectl patch wallet -n "${w%/*}" "${w#*/}" --type merge -p '{"metadata":{"finalizers":null}}' >&2 || true
     done
   }
+  # An APIService whose backend is gone stalls every namespace deletion
+  # (discovery fails), so it goes before the namespaces.
+  kubectl delete apiservice v1alpha1.reports.walletop.io --ignore-not-found >&2
   namespaces="$(kubectl get namespaces -o name | grep -E '^namespace/(e2e-|team-a$|wallet-ledger-db$)' || true)"
   kubectl delete --wait=true --timeout=180s ${namespaces} "namespace/${operator_ns}" >&2 ||
     fail "deleting the last run's namespaces (kubectl get namespaces)"
