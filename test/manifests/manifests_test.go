@@ -132,11 +132,14 @@ func TestKustomizeBuilds(t *testing.T) {
 			"name: wallet-editor", "name: wallet-viewer", "kind: ServiceAccount\n",
 			"image: ghcr.io/walletop/wallet-operator:latest", "--ledger=sqlite:///var/lib/wallet-operator/ledger.db",
 			"runAsNonRoot: true", "kind: APIService\n", "--reports-cert-secret=wallet-operator-reports-serving-cert",
-			"optional: true\n          secretName: wallet-operator-reports-serving-cert", "name: wallet-balance-viewer",
+			"emptyDir:\n          medium: Memory\n          sizeLimit: 1Mi\n        name: reports-tls", "name: wallet-balance-viewer",
 			"resourceNames:\n  - v1alpha1.reports.walletop.io",
 		},
 		"config/overlays/cert-manager": {"kind: Certificate\n", "cert-manager.io/inject-ca-from: wallet-operator-system/wallet-operator-reports-serving",
-			"--tls-cert-file=/etc/wallet-operator/reports-tls/tls.crt", "kind: Deployment\n"},
+			"--tls-cert-file=/etc/wallet-operator/reports-tls/tls.crt", "kind: Deployment\n",
+			"name: reports-tls\n        secret:\n          secretName: wallet-operator-reports-serving-cert"},
+		"config/overlays/postgres": {"kind: Deployment\n", "replicas: 2\n", "name: WALLET_OPERATOR_LEDGER", "key: dsn\n              name: wallet-operator-ledger",
+			"kind: PodDisruptionBudget\n", "maxUnavailable: 0", "--reports-cert-secret=wallet-operator-reports-serving-cert"},
 		"config/apiservice": {"kind: APIService\n", "name: v1alpha1.reports.walletop.io", "name: wallet-operator-reports-serving-cert", "name: system:auth-delegator",
 			"name: extension-apiserver-authentication-reader", "kind: FlowSchema\n", "targetPort: reports",
 			"name: wallet-operator-reports-flowcontrol", "flowschemas/status"},
@@ -147,12 +150,21 @@ func TestKustomizeBuilds(t *testing.T) {
 		"config/local":   {"kind: Namespace\n", "kind: CustomResourceDefinition\n", "kind: ServiceAccount\n", "name: system:auth-delegator"},
 		"config/samples": {"kind: Wallet\n", "kind: WalletTransaction\n", "type: Void", "type: Debit", "source: Promotion", "source: SubscriptionRefill", "trigger: Threshold"},
 	}
+	// what an overlay must have removed from config/default
+	absent := map[string][]string{
+		"config/overlays/postgres": {"kind: PersistentVolumeClaim\n", "--ledger=", "claimName: wallet-operator-ledger"},
+	}
 	for dir, wants := range cases {
 		t.Run(dir, func(t *testing.T) {
 			out := kustomize(t, dir)
 			for _, w := range wants {
 				if !strings.Contains(out, w) {
 					t.Errorf("kubectl kustomize %s: output lacks %q", dir, w)
+				}
+			}
+			for _, w := range absent[dir] {
+				if strings.Contains(out, w) {
+					t.Errorf("kubectl kustomize %s: output still holds %q", dir, w)
 				}
 			}
 		})
