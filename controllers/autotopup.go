@@ -160,7 +160,7 @@ func (r *WalletReconciler) lastTransaction(ctx context.Context, w *billingv1alph
 		return false, false, err
 	}
 	// Gone: cleaned up after settling (its entry is in the ledger), or never created.
-	_, err = r.Ledger.Entry(ctx, LedgerWallet(w.Namespace, w.Name), w.Namespace+"/"+rs.LastTransaction)
+	_, err = r.Ledger.Entry(ctx, billingv1alpha1.LedgerWalletName(w.Namespace, w.Name), billingv1alpha1.LedgerKey(w.Namespace, rs.LastTransaction))
 	if errors.Is(err, ledger.ErrNotFound) {
 		return true, true, nil
 	}

@@ -76,7 +76,7 @@ var autoTopUpSpecs = func() {
 
 			// Settled auto top-ups go away after the TTL; their credits stay and nothing fires again.
 			Eventually(func() []billingv1alpha1.WalletTransaction { return autoTx(ns, "low") }).Should(BeEmpty())
-			_, err := store.Entry(ctx(), controllers.LedgerWallet(ns, "main"), ns+"/main-low-1")
+			_, err := store.Entry(ctx(), billingv1alpha1.LedgerWalletName(ns, "main"), ns+"/main-low-1")
 			Expect(err).NotTo(HaveOccurred())
 			Consistently(func() int64 { return ruleState(ns).Count }, "1s").Should(Equal(int64(2)))
 			balanceOf(ns, "main", "100")

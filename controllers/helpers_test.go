@@ -30,7 +30,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
-	"github.com/walletop/wallet-operator/controllers"
 )
 
 var nsSeq atomic.Int64
@@ -94,7 +93,7 @@ func balanceOf(ns, name, balance string) *billingv1alpha1.Wallet {
 
 func ledgerSeq(ns, name string) int64 {
 	GinkgoHelper()
-	b, err := store.Balance(ctx(), controllers.LedgerWallet(ns, name))
+	b, err := store.Balance(ctx(), billingv1alpha1.LedgerWalletName(ns, name))
 	Expect(err).NotTo(HaveOccurred())
 	return b.Sequence
 }

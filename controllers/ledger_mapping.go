@@ -29,15 +29,12 @@ import (
 	"github.com/walletop/wallet-operator/internal/money"
 )
 
-// LedgerWallet is the ledger's name of a Wallet: "<namespace>/<name>".
-func LedgerWallet(namespace, name string) string { return namespace + "/" + name }
-
 // IdempotencyKey of a WalletTransaction: spec.idempotencyKey or "<namespace>/<name>".
 func IdempotencyKey(t *billingv1alpha1.WalletTransaction) string {
 	if t.Spec.IdempotencyKey != "" {
 		return t.Spec.IdempotencyKey
 	}
-	return t.Namespace + "/" + t.Name
+	return billingv1alpha1.LedgerKey(t.Namespace, t.Name)
 }
 
 // amount parses an optional amount ("" is zero).
@@ -73,13 +70,13 @@ func walletSpec(w *billingv1alpha1.Wallet) (ledger.WalletSpec, error) {
 		return ledger.WalletSpec{}, err
 	}
 	return ledger.WalletSpec{
-		Wallet: LedgerWallet(w.Namespace, w.Name), Currency: w.Spec.Currency, Rate: rate,
+		Wallet: billingv1alpha1.LedgerWalletName(w.Namespace, w.Name), Currency: w.Spec.Currency, Rate: rate,
 		OverdraftLimit: od, AppliesTo: appliesTo(w.Spec.AppliesTo),
 	}, nil
 }
 
 // openWallet opens (or updates) the Wallet in the ledger; idempotent.
-func openWallet(ctx context.Context, l ledger.Store, w *billingv1alpha1.Wallet) error {
+func openWallet(ctx context.Context, l ledger.Writer, w *billingv1alpha1.Wallet) error {
 	spec, err := walletSpec(w)
 	if err != nil {
 		return err

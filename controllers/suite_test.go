@@ -265,7 +265,7 @@ var _ = Describe("two operators with leader election on one PostgreSQL ledger", 
 		if leader == a {
 			other = b
 		}
-		bal, err := other.store.Balance(context.Background(), controllers.LedgerWallet(ns, "shared"))
+		bal, err := other.store.Balance(context.Background(), billingv1alpha1.LedgerWalletName(ns, "shared"))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(bal.Sequence).To(Equal(int64(40)))
 		rep, err := other.store.Verify(context.Background())
@@ -322,7 +322,7 @@ var _ = Describe("time, with an injected clock", func() {
 		Expect(w.Status.GrantedBalance).To(Equal("0"))
 		Expect(w.Status.NextExpiration).To(BeNil())
 		Expect(res.RequeueAfter).To(BeZero())
-		page, err := s.Entries(ctx(), ledger.EntryQuery{Wallet: controllers.LedgerWallet(ns, "main"), Types: []ledger.EntryType{ledger.EntryExpiry}})
+		page, err := s.Entries(ctx(), ledger.EntryQuery{Wallet: billingv1alpha1.LedgerWalletName(ns, "main"), Types: []ledger.EntryType{ledger.EntryExpiry}})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(page.Entries).To(HaveLen(1))
 		Expect(page.Entries[0].Timestamp).To(BeTemporally("==", in.Time))

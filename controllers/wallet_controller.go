@@ -51,7 +51,7 @@ const WalletFinalizer = "billing.walletop.io/ledger"
 // their credits on time and keeps their status true to the ledger.
 type WalletReconciler struct {
 	client.Client
-	Ledger   ledger.Store
+	Ledger   ledger.Writer
 	Recorder events.EventRecorder
 	// Now is the clock (the ledger's, in tests).
 	Now func() time.Time
@@ -75,7 +75,7 @@ func (r *WalletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	name := LedgerWallet(w.Namespace, w.Name)
+	name := billingv1alpha1.LedgerWalletName(w.Namespace, w.Name)
 	if !w.DeletionTimestamp.IsZero() {
 		if controllerutil.ContainsFinalizer(w, WalletFinalizer) {
 			if _, err := r.Ledger.Terminate(ctx, name); err != nil && !errors.Is(err, ledger.ErrWalletNotFound) {

@@ -28,7 +28,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
-	"github.com/walletop/wallet-operator/controllers"
 	"github.com/walletop/wallet-operator/internal/ledger"
 )
 
@@ -62,7 +61,7 @@ var walletStatusSpecs = func() {
 			// status write must not start a chain of writes while usage comes in
 			start := time.Now()
 			for i := range 200 {
-				_, err := store.Debit(ctx(), ledger.DebitRequest{Wallet: controllers.LedgerWallet(ns, "main"), Key: fmt.Sprint("usage-", i),
+				_, err := store.Debit(ctx(), ledger.DebitRequest{Wallet: billingv1alpha1.LedgerWalletName(ns, "main"), Key: fmt.Sprint("usage-", i),
 					Credits: 2_500_000, Origin: "api"})
 				Expect(err).NotTo(HaveOccurred())
 				time.Sleep(10 * time.Millisecond)
@@ -100,7 +99,7 @@ var walletStatusSpecs = func() {
 			Expect(w.Status.NextExpiration).NotTo(BeNil())
 			Expect(w.Status.NextExpiration.Credits).To(Equal("7"))
 			balanceOf(ns, "main", "3") // the promo expired on time (RequeueAfter, no polling)
-			page, err := store.Entries(ctx(), ledger.EntryQuery{Wallet: controllers.LedgerWallet(ns, "main"), Types: []ledger.EntryType{ledger.EntryExpiry}})
+			page, err := store.Entries(ctx(), ledger.EntryQuery{Wallet: billingv1alpha1.LedgerWalletName(ns, "main"), Types: []ledger.EntryType{ledger.EntryExpiry}})
 			Expect(err).NotTo(HaveOccurred())
 			Expect(page.Entries).To(HaveLen(1))
 			Expect(page.Entries[0].Credits.String()).To(Equal("-7"))

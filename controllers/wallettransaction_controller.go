@@ -56,7 +56,7 @@ const ReasonInvalidSpec = "InvalidSpec"
 // result instead of writing again.
 type WalletTransactionReconciler struct {
 	client.Client
-	Ledger   ledger.Store
+	Ledger   ledger.Writer
 	Recorder events.EventRecorder
 	// AutoTopUpTTL deletes settled auto top-up transactions this long after
 	// they were applied (their ledger entries stay); 0 keeps them.
@@ -153,7 +153,7 @@ type outcome struct {
 // the immutable spec (payment-backed credits always start pending and then
 // settle), so a retry always carries the same payload.
 func (r *WalletTransactionReconciler) apply(ctx context.Context, t *billingv1alpha1.WalletTransaction, w *billingv1alpha1.Wallet) (outcome, error) {
-	wallet := LedgerWallet(w.Namespace, w.Name)
+	wallet := billingv1alpha1.LedgerWalletName(w.Namespace, w.Name)
 	key := IdempotencyKey(t)
 	credits, err := amount("credits", t.Spec.Credits.String())
 	if err != nil {
@@ -236,7 +236,7 @@ func (r *WalletTransactionReconciler) grantKey(ctx context.Context, t *billingv1
 	err := r.Get(ctx, types.NamespacedName{Namespace: t.Namespace, Name: t.Spec.GrantRef.Name}, g)
 	switch {
 	case apierrors.IsNotFound(err):
-		return t.Namespace + "/" + t.Spec.GrantRef.Name, nil
+		return billingv1alpha1.LedgerKey(t.Namespace, t.Spec.GrantRef.Name), nil
 	case err != nil:
 		return "", err
 	}

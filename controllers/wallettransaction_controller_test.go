@@ -219,7 +219,7 @@ var transactionSpecs = func() {
 			Eventually(func() bool {
 				return apierrors.IsNotFound(k8sClient.Get(ctx(), client.ObjectKeyFromObject(w), &billingv1alpha1.Wallet{}))
 			}).Should(BeTrue(), "the finalizer lets the Wallet go once the ledger has terminated it")
-			b, err := store.Balance(ctx(), controllers.LedgerWallet(ns, "main"))
+			b, err := store.Balance(ctx(), billingv1alpha1.LedgerWalletName(ns, "main"))
 			Expect(err).NotTo(HaveOccurred())
 			Expect(b.Terminated).To(BeTrue())
 			Expect(b.Available.String()).To(Equal("0"))
@@ -245,7 +245,7 @@ var transactionSpecs = func() {
 			_, err := r.Reconcile(ctx(), ctrl.Request{NamespacedName: client.ObjectKey{Namespace: ns, Name: "crash"}})
 			Expect(err).To(MatchError(ContainSubstring("status write lost")))
 			seq := ledgerSeq(ns, "main")
-			b, _ := store.Balance(ctx(), controllers.LedgerWallet(ns, "main"))
+			b, _ := store.Balance(ctx(), billingv1alpha1.LedgerWalletName(ns, "main"))
 			Expect(b.Available.String()).To(Equal("15")) // committed once
 
 			Expect(store.Close()).To(Succeed())
@@ -271,5 +271,5 @@ func (failingWriter) Patch(context.Context, client.Object, client.Patch, ...clie
 }
 
 func ledgerEntries(ns string) ledger.EntryQuery {
-	return ledger.EntryQuery{Wallet: controllers.LedgerWallet(ns, "main")}
+	return ledger.EntryQuery{Wallet: billingv1alpha1.LedgerWalletName(ns, "main")}
 }

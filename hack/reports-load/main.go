@@ -63,6 +63,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
 	"github.com/walletop/wallet-operator/internal/aggregation"
 	"github.com/walletop/wallet-operator/internal/ledger"
 	"github.com/walletop/wallet-operator/internal/ledger/sqlite"
@@ -115,7 +116,7 @@ func seed(ctx context.Context, path string, n int) error {
 			return err
 		}
 	}
-	big := ns + "/" + bigName
+	big := billingv1alpha1.LedgerWalletName(ns, bigName)
 	if err := s.OpenWallet(ctx, ledger.WalletSpec{Wallet: big, Currency: "USD", Rate: money.MustParse("0.01")}); err != nil {
 		return err
 	}

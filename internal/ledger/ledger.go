@@ -346,7 +346,17 @@ type VerifyReport struct {
 }
 
 // Store is the ledger. Every write is one atomic, idempotent transaction.
+// Callers take the narrower interfaces below, each what one of them uses.
 type Store interface {
+	Writer
+	Reader
+	UsageRecorder
+	Admin
+}
+
+// Writer is what the controllers use: a wallet's lifecycle, the writes
+// WalletTransactions make, and the reads that decide them.
+type Writer interface {
 	OpenWallet(ctx context.Context, spec WalletSpec) error
 	Terminate(ctx context.Context, wallet string) (Result, error)
 
@@ -355,12 +365,6 @@ type Store interface {
 	// (by its key) paid (StatusSettled) or failed.
 	SettlePayment(ctx context.Context, wallet, key string, status Status) (Result, error)
 	Debit(ctx context.Context, req DebitRequest) (Result, error)
-	// DebitBatch applies many debits, each on its own as Debit would, in
-	// order per wallet, sharing commits; results and errors follow reqs.
-	DebitBatch(ctx context.Context, reqs []DebitRequest) ([]Result, []error)
-	// DryRunDebits answers what DebitBatch would (a replay, a result, a
-	// refusal) on a copy of each wallet: nothing is written.
-	DryRunDebits(ctx context.Context, reqs []DebitRequest) ([]Result, []error)
 	Void(ctx context.Context, req VoidRequest) (Result, error)
 	Refund(ctx context.Context, req RefundRequest) (Result, error)
 	Adjust(ctx context.Context, req AdjustRequest) (Result, error)
@@ -369,21 +373,40 @@ type Store interface {
 	ExpireDue(ctx context.Context, wallet string) (int, error)
 
 	Balance(ctx context.Context, wallet string) (Balance, error)
-	BalanceAt(ctx context.Context, wallet string, at time.Time) (Balance, error)
-	Grants(ctx context.Context, wallet string) ([]Grant, error)
 	// Entry returns the entry with this idempotency key, or ErrNotFound.
 	Entry(ctx context.Context, wallet, key string) (Entry, error)
+
+	// Changes receives, after each commit of this process, the names of
+	// the wallets it wrote (coalesced while nobody reads; never blocking).
+	Changes() <-chan []string
+}
+
+// Reader is what the reports API reads.
+type Reader interface {
+	Balance(ctx context.Context, wallet string) (Balance, error)
+	BalanceAt(ctx context.Context, wallet string, at time.Time) (Balance, error)
+	Grants(ctx context.Context, wallet string) ([]Grant, error)
 	Entries(ctx context.Context, q EntryQuery) (EntryPage, error)
 	Payments(ctx context.Context, q EntryQuery) (EntryPage, error)
 	Consumption(ctx context.Context, q ConsumptionQuery) ([]Period, error)
 	// Wallets lists the names of the wallets that start with prefix
 	// (terminated ones included), in name order.
 	Wallets(ctx context.Context, prefix string) ([]string, error)
+}
+
+// UsageRecorder records metered usage (the reports API's usages).
+type UsageRecorder interface {
+	Debit(ctx context.Context, req DebitRequest) (Result, error)
+	// DebitBatch applies many debits, each on its own as Debit would, in
+	// order per wallet, sharing commits; results and errors follow reqs.
+	DebitBatch(ctx context.Context, reqs []DebitRequest) ([]Result, []error)
+	// DryRunDebits answers what DebitBatch would (a replay, a result, a
+	// refusal) on a copy of each wallet: nothing is written.
+	DryRunDebits(ctx context.Context, reqs []DebitRequest) ([]Result, []error)
+}
+
+// Admin is what the process that owns the ledger and `ledger verify` use.
+type Admin interface {
 	Verify(ctx context.Context) (VerifyReport, error)
-
-	// Changes receives, after each commit of this process, the names of
-	// the wallets it wrote (coalesced while nobody reads; never blocking).
-	Changes() <-chan []string
-
 	Close() error
 }

@@ -30,12 +30,13 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	reportsv1alpha1 "github.com/walletop/wallet-operator/api/reports/v1alpha1"
+	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
 	"github.com/walletop/wallet-operator/internal/ledger"
 )
 
 // balanceREST serves balances: get (with options) and list.
 type balanceREST struct {
-	store ledger.Store
+	store ledger.Reader
 	now   func() time.Time
 	tabler
 }
@@ -47,7 +48,7 @@ var (
 	_ rest.SingularNameProvider = &balanceREST{}
 )
 
-func newBalanceREST(store ledger.Store, now func() time.Time) *balanceREST {
+func newBalanceREST(store ledger.Reader, now func() time.Time) *balanceREST {
 	return &balanceREST{store: store, now: now, tabler: tabler{
 		// -o wide adds the debt, the money value and whether the wallet is terminated
 		columns: wide(columns("Wallet", "Currency", "Balance", "Paid", "Granted", "Pending", "Next Expiration", "Computed At",
@@ -80,7 +81,7 @@ func (r *balanceREST) Get(ctx context.Context, name string, options runtime.Obje
 		return nil, fmt.Errorf("unexpected options %T", options)
 	}
 	ns := genericapirequest.NamespaceValue(ctx)
-	wallet := ledgerWallet(ns, name)
+	wallet := billingv1alpha1.LedgerWalletName(ns, name)
 	var b ledger.Balance
 	var err error
 	if opts.At != nil {
@@ -133,7 +134,7 @@ func (r *balanceREST) List(ctx context.Context, o *metainternalversion.ListOptio
 	}
 	prefix := ""
 	if ns != "" {
-		prefix = ns + "/"
+		prefix = billingv1alpha1.LedgerWalletName(ns, "") // every wallet of the namespace
 	}
 	names, err := r.store.Wallets(ctx, prefix)
 	if err != nil {

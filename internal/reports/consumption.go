@@ -35,6 +35,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	reportsv1alpha1 "github.com/walletop/wallet-operator/api/reports/v1alpha1"
+	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
 	"github.com/walletop/wallet-operator/internal/ledger"
 	"github.com/walletop/wallet-operator/internal/money"
 )
@@ -48,12 +49,12 @@ const csvPageSize = 1000
 
 // consumptionREST serves consumption reports: a get with options, JSON or CSV.
 type consumptionREST struct {
-	store ledger.Store
+	store ledger.Reader
 	now   func() time.Time
 	tabler
 }
 
-func newConsumptionREST(store ledger.Store, now func() time.Time) *consumptionREST {
+func newConsumptionREST(store ledger.Reader, now func() time.Time) *consumptionREST {
 	return &consumptionREST{store: store, now: now, tabler: tabler{
 		columns: columns("Wallet", "From", "To", "Group By", "Debited", "Debits", "Credited", "Removed"),
 		cells: func(o runtime.Object) []any {
@@ -121,7 +122,7 @@ func (r *consumptionREST) Get(ctx context.Context, name string, options runtime.
 		return nil, fmt.Errorf("unexpected options %T", options)
 	}
 	ns := genericapirequest.NamespaceValue(ctx)
-	q, err := r.query(ledgerWallet(ns, name), opts)
+	q, err := r.query(billingv1alpha1.LedgerWalletName(ns, name), opts)
 	if err != nil {
 		return nil, apierrors.NewBadRequest(err.Error())
 	}
@@ -171,7 +172,7 @@ func (r *consumptionREST) Get(ctx context.Context, name string, options runtime.
 // (rest.ResourceStreamer) instead of serialising it.
 type csvReport struct {
 	metav1.TypeMeta
-	store    ledger.Store
+	store    ledger.Reader
 	query    ledger.ConsumptionQuery
 	currency string
 	rate     money.Micros

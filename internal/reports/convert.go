@@ -26,10 +26,6 @@ import (
 	"github.com/walletop/wallet-operator/internal/money"
 )
 
-// ledgerWallet is the ledger's name of a Wallet: namespace/name, as the
-// operator's controllers open it.
-func ledgerWallet(namespace, name string) string { return namespace + "/" + name }
-
 func mt(t time.Time) metav1.Time { return metav1.Time{Time: t.UTC()} }
 
 func mtp(t *time.Time) *metav1.Time {

@@ -28,13 +28,14 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	reportsv1alpha1 "github.com/walletop/wallet-operator/api/reports/v1alpha1"
+	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
 	"github.com/walletop/wallet-operator/internal/ledger"
 )
 
 // paymentREST lists a wallet's payments: top-ups paid by a payment,
 // refunds and failed refunds, newest first.
 type paymentREST struct {
-	store ledger.Store
+	store ledger.Reader
 	tabler
 }
 
@@ -44,7 +45,7 @@ var (
 	_ rest.SingularNameProvider = &paymentREST{}
 )
 
-func newPaymentREST(store ledger.Store) *paymentREST {
+func newPaymentREST(store ledger.Reader) *paymentREST {
 	return &paymentREST{store: store, tabler: tabler{
 		columns: columns("ID", "Wallet", "Type", "Status", "Credits", "Amount", "Currency", "Created"),
 		cells: func(o runtime.Object) []any {
@@ -74,7 +75,7 @@ func (r *paymentREST) List(ctx context.Context, o *metainternalversion.ListOptio
 		return nil, apierrors.NewBadRequest("payments are filtered by status only (pending, paid or failed)")
 	}
 	ns := genericapirequest.NamespaceValue(ctx)
-	q := ledger.EntryQuery{Wallet: ledgerWallet(ns, h.wallet), Limit: h.limit, Cursor: h.cursor}
+	q := ledger.EntryQuery{Wallet: billingv1alpha1.LedgerWalletName(ns, h.wallet), Limit: h.limit, Cursor: h.cursor}
 	if h.status != "" {
 		st, ok := paymentStatuses[h.status]
 		if !ok {

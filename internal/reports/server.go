@@ -60,8 +60,15 @@ func (s *Server) Ready() error {
 	return nil
 }
 
+// Ledger is what the reports server uses of the ledger: it reads it and
+// records usage, nothing else.
+type Ledger interface {
+	ledger.Reader
+	ledger.UsageRecorder
+}
+
 // New builds the server over a ledger.
-func New(o *Options, store ledger.Store) (*Server, error) {
+func New(o *Options, store Ledger) (*Server, error) {
 	if err := o.SecureServing.MaybeDefaultWithSelfSignedCerts("localhost", nil, []net.IP{net.ParseIP("127.0.0.1")}); err != nil {
 		return nil, fmt.Errorf("reports server: self-signed certificate: %w", err)
 	}

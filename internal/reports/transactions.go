@@ -28,12 +28,13 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	reportsv1alpha1 "github.com/walletop/wallet-operator/api/reports/v1alpha1"
+	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
 	"github.com/walletop/wallet-operator/internal/ledger"
 )
 
 // transactionREST lists a wallet's ledger history, newest first.
 type transactionREST struct {
-	store ledger.Store
+	store ledger.Reader
 	tabler
 }
 
@@ -43,7 +44,7 @@ var (
 	_ rest.SingularNameProvider = &transactionREST{}
 )
 
-func newTransactionREST(store ledger.Store) *transactionREST {
+func newTransactionREST(store ledger.Reader) *transactionREST {
 	return &transactionREST{store: store, tabler: tabler{
 		columns: columns("ID", "Wallet", "Type", "Status", "Credits", "Balance After", "Origin", "Endpoint", "Timestamp"),
 		cells: func(o runtime.Object) []any {
@@ -78,7 +79,7 @@ func (r *transactionREST) List(ctx context.Context, o *metainternalversion.ListO
 		return nil, err
 	}
 	ns := genericapirequest.NamespaceValue(ctx)
-	q := ledger.EntryQuery{Wallet: ledgerWallet(ns, h.wallet), Limit: h.limit, Cursor: h.cursor}
+	q := ledger.EntryQuery{Wallet: billingv1alpha1.LedgerWalletName(ns, h.wallet), Limit: h.limit, Cursor: h.cursor}
 	if h.typ != "" {
 		t, ok := entryTypes[h.typ]
 		if !ok {

@@ -91,7 +91,7 @@ func debitRequest(namespace, field, defaultKey string, u reportsv1alpha1.UsageSp
 	if err != nil {
 		return ledger.DebitRequest{}, fmt.Errorf("%s.credits=%q: %v", field, u.Credits, err)
 	}
-	req := ledger.DebitRequest{Wallet: ledgerWallet(namespace, u.Wallet), Key: usageKeyPrefix + key, Credits: credits,
+	req := ledger.DebitRequest{Wallet: billingv1alpha1.LedgerWalletName(namespace, u.Wallet), Key: usageKeyPrefix + key, Credits: credits,
 		Origin: u.Origin, Endpoint: u.Endpoint, Description: u.Description}
 	if u.Timestamp != nil {
 		req.Timestamp = u.Timestamp.UTC()
@@ -105,7 +105,7 @@ func usageStatus(r ledger.Result) reportsv1alpha1.UsageStatus {
 }
 
 // usageREST records single usage events.
-type usageREST struct{ store ledger.Store }
+type usageREST struct{ store ledger.UsageRecorder }
 
 var (
 	_ rest.Creater              = &usageREST{}
@@ -158,7 +158,7 @@ func (r *usageREST) Create(ctx context.Context, obj runtime.Object, validate res
 }
 
 // usageBatchREST records many usage events per request.
-type usageBatchREST struct{ store ledger.Store }
+type usageBatchREST struct{ store ledger.UsageRecorder }
 
 var (
 	_ rest.Creater              = &usageBatchREST{}
