@@ -22,10 +22,7 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -34,7 +31,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -249,54 +245,6 @@ func (r *WalletTransactionReconciler) grantKey(ctx context.Context, t *billingv1
 			g.Name, g.Spec.WalletRef.Name, t.Spec.WalletRef.Name)
 	}
 	return IdempotencyKey(g), nil
-}
-
-func (r *WalletTransactionReconciler) setStatus(ctx context.Context, t *billingv1alpha1.WalletTransaction, out outcome) error {
-	base := t.DeepCopy()
-	before := &base.Status
-	st := &t.Status
-	st.Phase, st.Reason, st.Message = out.phase, out.reason, out.message
-	st.ObservedGeneration = t.Generation
-	if out.result != nil {
-		st.TransactionID = out.result.EntryID
-		st.AppliedAt = timePtr(out.result.AppliedAt)
-		st.BalanceAfter = out.result.BalanceAfter.String()
-		st.Credits = out.credits.String()
-	}
-	cond := metav1.Condition{Type: billingv1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: out.reason, Message: out.message, ObservedGeneration: t.Generation}
-	if out.phase == billingv1alpha1.PhaseSettled {
-		cond.Status, cond.Reason = metav1.ConditionTrue, "Settled"
-		if cond.Message == "" {
-			cond.Message = fmt.Sprintf("applied to the ledger as %s", st.TransactionID)
-		}
-	}
-	meta.SetStatusCondition(&st.Conditions, cond)
-	if equality.Semantic.DeepEqual(before, st) {
-		return nil
-	}
-	if err := r.Status().Patch(ctx, t, client.MergeFrom(base)); err != nil {
-		if apierrors.IsInvalid(err) && out.reason == ReasonInvalidSpec {
-			// A stored value of the wrong type fails the API server's own
-			// rules on every write, status included: say it with an Event.
-			if r.Recorder != nil {
-				r.Recorder.Eventf(t, nil, "Warning", ReasonInvalidSpec, "Validate", "%s", out.message)
-			}
-			return nil
-		}
-		return err
-	}
-	if before.Phase != st.Phase {
-		transactionsApplied.WithLabelValues(string(t.Spec.Type), string(st.Phase)).Inc()
-	}
-	if r.Recorder != nil && before.Phase != st.Phase {
-		kind := "Normal"
-		if st.Phase == billingv1alpha1.PhaseFailed || st.Phase == billingv1alpha1.PhaseRejected {
-			kind = "Warning"
-		}
-		r.Recorder.Eventf(t, nil, kind, string(st.Phase), "Apply", "%s %s", st.Phase, cond.Message)
-	}
-	log.FromContext(ctx).V(1).Info("status", "phase", st.Phase, "reason", st.Reason, "transactionID", st.TransactionID)
-	return nil
 }
 
 // SetupWithManager registers the reconciler, its field index, and a watch

@@ -16,6 +16,8 @@ limitations under the License.
 
 package v1alpha1
 
+import "strings"
+
 // The names these objects have in the ledger, shared by the controllers that
 // write it and the reports API that reads it.
 
@@ -25,3 +27,9 @@ func LedgerWalletName(namespace, name string) string { return namespace + "/" + 
 // LedgerKey is the default idempotency key of the WalletTransaction
 // namespace/name (spec.idempotencyKey overrides it).
 func LedgerKey(namespace, name string) string { return namespace + "/" + name }
+
+// ParseLedgerWalletName splits a ledger wallet name back into the Wallet's
+// namespace and name.
+func ParseLedgerWalletName(ledgerName string) (namespace, name string, ok bool) {
+	return strings.Cut(ledgerName, "/")
+}
