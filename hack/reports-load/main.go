@@ -61,10 +61,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
-	"github.com/walletop/wallet-operator/internal/aggregation"
 	"github.com/walletop/wallet-operator/internal/ledger"
 	"github.com/walletop/wallet-operator/internal/ledger/sqlite"
 	"github.com/walletop/wallet-operator/internal/loadtest"
@@ -168,16 +166,8 @@ func run(entries, rate, seconds, reportRuns, single, batches, batchSize int) err
 	}
 
 	say("starting a local control plane with the aggregation layer")
-	certs, err := aggregation.Generate(filepath.Join(dir, "certs"))
-	if err != nil {
-		return err
-	}
 	cluster, err := localcluster.Start(localcluster.Options{Dir: dir, Assets: assets,
-		CRDDirs: []string{filepath.Join(root, "config", "crd", "bases")},
-		ConfigureAPIServer: func(api *envtest.APIServer) error {
-			aggregation.ConfigureAPIServer(api, certs)
-			return nil
-		}})
+		CRDDirs: []string{filepath.Join(root, "config", "crd", "bases")}, Aggregation: true})
 	if err != nil {
 		return err
 	}
@@ -187,7 +177,7 @@ func run(entries, rate, seconds, reportRuns, single, batches, batchSize int) err
 		return fmt.Errorf("applying config/local: %v\n%s", err, out)
 	}
 	op, err := cluster.StartOperator(ctx, localcluster.OperatorOptions{
-		Binary: filepath.Join(root, "bin", "wallet-operator"), Ledger: "sqlite://" + ledgerPath, Certs: certs, Output: os.Stderr,
+		Binary: filepath.Join(root, "bin", "wallet-operator"), Ledger: "sqlite://" + ledgerPath, Output: os.Stderr,
 		Args: []string{"--zap-log-level=error", "--metrics-secure=false"},
 	})
 	if err != nil {

@@ -30,9 +30,6 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-
-	"github.com/walletop/wallet-operator/internal/aggregation"
 	"github.com/walletop/wallet-operator/internal/localcluster"
 	"github.com/walletop/wallet-operator/internal/testenv"
 )
@@ -78,18 +75,11 @@ func run() error {
 	defer stop()
 
 	say("starting etcd and kube-apiserver (data in %s)", dir)
-	certs, err := aggregation.Generate(filepath.Join(dir, "certs"))
-	if err != nil {
-		return fmt.Errorf("generating the aggregation layer's certificates: %w", err)
-	}
 	cluster, err := localcluster.Start(localcluster.Options{
-		Dir:     dir,
-		Assets:  assets,
-		CRDDirs: []string{filepath.Join(root, "config", "crd", "bases")},
-		ConfigureAPIServer: func(api *envtest.APIServer) error {
-			aggregation.ConfigureAPIServer(api, certs)
-			return nil
-		},
+		Dir:         dir,
+		Assets:      assets,
+		CRDDirs:     []string{filepath.Join(root, "config", "crd", "bases")},
+		Aggregation: true,
 	})
 	if err != nil {
 		return err
@@ -123,7 +113,7 @@ func run() error {
 	say("starting the operator as ServiceAccount %s/%s and registering the reports API (log: %s)",
 		localcluster.OperatorNamespace, localcluster.OperatorServiceAccount, logPath)
 	operator, err := cluster.StartOperator(ctx, localcluster.OperatorOptions{
-		Binary: binary, Ledger: "sqlite://" + filepath.Join(dir, "ledger.db"), Certs: certs, Output: logFile,
+		Binary: binary, Ledger: "sqlite://" + filepath.Join(dir, "ledger.db"), Output: logFile,
 	})
 	if err != nil {
 		return fmt.Errorf("%w (see %s)", err, logPath)

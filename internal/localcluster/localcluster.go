@@ -15,9 +15,11 @@ limitations under the License.
 */
 
 // Package localcluster runs a Kubernetes control plane (etcd and
-// kube-apiserver) on loopback for `make run` and the end-to-end specs. It
-// keeps its state in a directory, so a second start reuses the data of the
-// first.
+// kube-apiserver) on loopback, with the aggregation layer on if asked, and
+// the operator built from this tree against it as its ServiceAccount: what
+// `make run`, the end-to-end specs, the reports suite and the load tools
+// share. It keeps its state in a directory, so a second start reuses the
+// data of the first.
 package localcluster
 
 import (
@@ -38,6 +40,9 @@ type Options struct {
 	Assets string
 	// CRDDirs are installed (created or updated) on every start.
 	CRDDirs []string
+	// Aggregation turns the aggregation layer on, with certificates in
+	// Dir/certs (Cluster.Certs), so that the reports API can be registered.
+	Aggregation bool
 	// ConfigureAPIServer, if set, may add kube-apiserver flags before start.
 	ConfigureAPIServer func(*envtest.APIServer) error
 }
@@ -49,6 +54,8 @@ type Cluster struct {
 	Config *rest.Config
 	// Kubeconfig is the path of the admin kubeconfig file.
 	Kubeconfig string
+	// Certs are the aggregation layer's certificates (Options.Aggregation).
+	Certs *Certs
 }
 
 // Start starts etcd and kube-apiserver, installs the CRDs and writes an admin
@@ -69,6 +76,13 @@ func Start(o Options) (*Cluster, error) {
 	}
 	env.ControlPlane.Etcd = &envtest.Etcd{DataDir: etcdDir}
 	env.ControlPlane.APIServer = &envtest.APIServer{}
+	var certs *Certs
+	if o.Aggregation {
+		if certs, err = GenerateCerts(filepath.Join(dir, "certs")); err != nil {
+			return nil, err
+		}
+		ConfigureAggregation(env.ControlPlane.APIServer, certs)
+	}
 	if o.ConfigureAPIServer != nil {
 		if err := o.ConfigureAPIServer(env.ControlPlane.APIServer); err != nil {
 			return nil, err
@@ -77,7 +91,7 @@ func Start(o Options) (*Cluster, error) {
 	if _, err := env.Start(); err != nil {
 		return nil, fmt.Errorf("starting the control plane: %w", err)
 	}
-	c := &Cluster{env: env}
+	c := &Cluster{env: env, Certs: certs}
 	admin, err := env.AddUser(envtest.User{Name: "local-admin", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
 		_ = c.Stop()
@@ -111,6 +125,11 @@ func (c *Cluster) WriteImpersonatingKubeconfig(path, namespace, serviceAccount s
 		auth.ImpersonateGroups = []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"}
 	}
 	return clientcmd.WriteToFile(*cfg, path)
+}
+
+// AddUser creates a user with a client certificate the kube-apiserver trusts.
+func (c *Cluster) AddUser(u envtest.User) (*envtest.AuthenticatedUser, error) {
+	return c.env.AddUser(u, nil)
 }
 
 // Stop stops kube-apiserver and etcd; etcd's data stays in Dir.

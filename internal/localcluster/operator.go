@@ -29,8 +29,6 @@ import (
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/walletop/wallet-operator/internal/aggregation"
 )
 
 // The operator's identity, as config/rbac names it.
@@ -45,10 +43,10 @@ type OperatorOptions struct {
 	Binary string
 	// Ledger is the --ledger DSN.
 	Ledger string
-	// Certs are the aggregation layer's certificates (Start's apiserver must
-	// have been configured with them): the reports API is served with the
-	// serving certificate and registered as an APIService.
-	Certs *aggregation.Files
+	// Certs are the aggregation layer's certificates: the reports API is
+	// served with the serving certificate and registered as an APIService.
+	// Default: the cluster's (Options.Aggregation).
+	Certs *Certs
 	// Output receives the operator's log.
 	Output io.Writer
 	// Args are added to the command line.
@@ -67,6 +65,12 @@ type Operator struct {
 // that RBAC applies as in a cluster; config/local must be applied), waits
 // until it is ready and registers the reports API.
 func (c *Cluster) StartOperator(ctx context.Context, o OperatorOptions) (*Operator, error) {
+	if o.Certs == nil {
+		o.Certs = c.Certs
+	}
+	if o.Certs == nil {
+		return nil, fmt.Errorf("the operator serves the reports API: start the cluster with Options.Aggregation")
+	}
 	kubeconfig := filepath.Join(filepath.Dir(c.Kubeconfig), "operator.kubeconfig")
 	if err := c.WriteImpersonatingKubeconfig(kubeconfig, OperatorNamespace, OperatorServiceAccount); err != nil {
 		return nil, err
@@ -103,7 +107,7 @@ func (c *Cluster) StartOperator(ctx context.Context, o OperatorOptions) (*Operat
 		_ = op.Stop()
 		return nil, err
 	}
-	if err := aggregation.Register(ctx, admin, o.Certs, op.ReportsPort); err != nil {
+	if err := RegisterReportsAPI(ctx, admin, o.Certs, op.ReportsPort); err != nil {
 		_ = op.Stop()
 		return nil, fmt.Errorf("the reports API did not become available: %w", err)
 	}

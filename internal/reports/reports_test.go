@@ -417,7 +417,7 @@ spec:
 
 	Describe("RBAC", func() {
 		It("lets a wallet-balance-viewer read balances of its namespace and nothing else", func() {
-			user, err := env.AddUser(envtest.User{Name: "finance-bot", Groups: []string{"finance"}}, nil)
+			user, err := cluster.AddUser(envtest.User{Name: "finance-bot", Groups: []string{"finance"}})
 			Expect(err).NotTo(HaveOccurred())
 			Expect(ignoreExists(k8sClient.Create(suiteCtx, &rbacv1.RoleBinding{
 				ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "finance-balances"},
@@ -462,7 +462,7 @@ spec:
 				"wallet-transactions-viewer":       {"transactions", "payments"},
 				"wallet-usage-writer":              {"usages"},
 			} {
-				user, err := env.AddUser(envtest.User{Name: "user-" + role}, nil)
+				user, err := cluster.AddUser(envtest.User{Name: "user-" + role})
 				Expect(err).NotTo(HaveOccurred())
 				Expect(ignoreExists(k8sClient.Create(suiteCtx, &rbacv1.RoleBinding{
 					ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: role},

@@ -37,14 +37,13 @@ import (
 	"k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/walletop/wallet-operator/internal/aggregation"
 	"github.com/walletop/wallet-operator/internal/ledger"
 	"github.com/walletop/wallet-operator/internal/ledger/postgres"
 	"github.com/walletop/wallet-operator/internal/ledger/sqlite"
+	"github.com/walletop/wallet-operator/internal/localcluster"
 	"github.com/walletop/wallet-operator/internal/reports"
 	"github.com/walletop/wallet-operator/internal/testenv"
 )
@@ -54,7 +53,7 @@ import (
 // (authentication, APF, proxy) -> reports server (delegated authn/authz) ->
 // ledger.
 var (
-	env       *envtest.Environment
+	cluster   *localcluster.Cluster
 	admin     *rest.Config
 	adminKC   string // kubeconfig file of the admin, for kubectl
 	k8sClient client.Client
@@ -87,13 +86,10 @@ var _ = BeforeSuite(func() {
 		testenv.Missing(err, func(m string) { Skip(m) }, func(m string) { Fail(m) })
 	}
 	dir := GinkgoT().TempDir()
-	files, err := aggregation.Generate(filepath.Join(dir, "certs"))
+	var files *localcluster.Certs
+	cluster, err = localcluster.Start(localcluster.Options{Dir: dir, Assets: assets, Aggregation: true})
 	Expect(err).NotTo(HaveOccurred())
-	env = &envtest.Environment{BinaryAssetsDirectory: assets}
-	env.ControlPlane.APIServer = &envtest.APIServer{}
-	aggregation.ConfigureAPIServer(env.ControlPlane.APIServer, files)
-	admin, err = env.Start()
-	Expect(err).NotTo(HaveOccurred())
+	admin, files = cluster.Config, cluster.Certs
 	adminKC = filepath.Join(dir, "admin.kubeconfig")
 	Expect(reports.WriteKubeconfig(rest.CopyConfig(admin), adminKC)).To(Succeed())
 	k8sClient, err = client.New(admin, client.Options{})
@@ -125,7 +121,7 @@ var _ = BeforeSuite(func() {
 		defer GinkgoRecover()
 		Expect(server.Start(suiteCtx)).To(Succeed())
 	}()
-	Expect(aggregation.Register(suiteCtx, k8sClient, files, port)).To(Succeed())
+	Expect(localcluster.RegisterReportsAPI(suiteCtx, k8sClient, files, port)).To(Succeed())
 	applyFile(filepath.Join(moduleRoot(), "config", "rbac", "wallet_reports_roles.yaml"))
 })
 
@@ -141,8 +137,8 @@ var _ = AfterSuite(func() {
 	if pgServer != nil {
 		pgServer.Stop()
 	}
-	if env != nil {
-		Expect(env.Stop()).To(Succeed())
+	if cluster != nil {
+		Expect(cluster.Stop()).To(Succeed())
 	}
 })
 

@@ -36,9 +36,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-
-	"github.com/walletop/wallet-operator/internal/aggregation"
 	"github.com/walletop/wallet-operator/internal/localcluster"
 	"github.com/walletop/wallet-operator/internal/testenv"
 )
@@ -78,23 +75,18 @@ var _ = BeforeSuite(func() {
 	build.Dir = root
 	out, err := build.CombinedOutput()
 	Expect(err).NotTo(HaveOccurred(), "go build:\n%s", out)
-	certs, err := aggregation.Generate(filepath.Join(dir, "certs"))
-	Expect(err).NotTo(HaveOccurred())
 	localOpts = localcluster.Options{
-		Dir:     dir,
-		Assets:  assets,
-		CRDDirs: []string{filepath.Join(root, "config", "crd", "bases")},
-		ConfigureAPIServer: func(api *envtest.APIServer) error {
-			aggregation.ConfigureAPIServer(api, certs)
-			return nil
-		},
+		Dir:         dir,
+		Assets:      assets,
+		CRDDirs:     []string{filepath.Join(root, "config", "crd", "bases")},
+		Aggregation: true,
 	}
 	local, err = localcluster.Start(localOpts)
 	Expect(err).NotTo(HaveOccurred())
 	kubeconfig = local.Kubeconfig
 	kubectl("apply", "--server-side", "-k", "config/local")
 	operatorOpts = localcluster.OperatorOptions{Binary: binary, Ledger: "sqlite://" + filepath.Join(dir, "ledger.db"),
-		Certs: certs, Output: GinkgoWriter}
+		Output: GinkgoWriter}
 	operator, err = local.StartOperator(context.Background(), operatorOpts)
 	Expect(err).NotTo(HaveOccurred())
 })

@@ -14,12 +14,12 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package aggregation wires an aggregated API server into a local control
-// plane (envtest, make run): the front-proxy certificates the kube-apiserver
-// authenticates to extension servers with, a serving certificate for the
-// reports server, and the Service and APIService that route
-// reports.walletop.io to it.
-package aggregation
+package localcluster
+
+// The aggregation layer of a local control plane: the front-proxy
+// certificates the kube-apiserver authenticates to extension servers with, a
+// serving certificate for the reports server, and the Service and APIService
+// that route reports.walletop.io to it.
 
 import (
 	"context"
@@ -51,25 +51,25 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
-// Names of the objects that route the reports API, as in config/apiservice.
+// Names of the objects that route the reports API, as in config/apiservice
+// (in OperatorNamespace).
 const (
-	Namespace = "wallet-operator-system"
-	Service   = "wallet-operator-reports"
-	Group     = "reports.walletop.io"
-	Version   = "v1alpha1"
+	ReportsService = "wallet-operator-reports"
+	ReportsGroup   = "reports.walletop.io"
+	ReportsVersion = "v1alpha1"
 	// FrontProxyUser is the name in the kube-apiserver's proxy client certificate.
 	FrontProxyUser = "front-proxy-client"
 )
 
-// Files are the PEM files of a local aggregation setup.
-type Files struct {
+// Certs are the PEM files of a local aggregation setup.
+type Certs struct {
 	FrontProxyCA, ProxyClientCert, ProxyClientKey string
 	ServingCA, ServingCert, ServingKey            string
 }
 
-// Generate writes (or reuses, when all exist) the certificates into dir.
-func Generate(dir string) (*Files, error) {
-	f := &Files{
+// GenerateCerts writes (or reuses, when all exist) the certificates into dir.
+func GenerateCerts(dir string) (*Certs, error) {
+	f := &Certs{
 		FrontProxyCA: filepath.Join(dir, "front-proxy-ca.crt"), ProxyClientCert: filepath.Join(dir, "front-proxy-client.crt"),
 		ProxyClientKey: filepath.Join(dir, "front-proxy-client.key"), ServingCA: filepath.Join(dir, "serving-ca.crt"),
 		ServingCert: filepath.Join(dir, "serving.crt"), ServingKey: filepath.Join(dir, "serving.key"),
@@ -98,8 +98,8 @@ func Generate(dir string) (*Files, error) {
 	if err != nil {
 		return nil, err
 	}
-	serving, servingKey, err := servingCA.issue(Service+"."+Namespace+".svc",
-		[]string{Service + "." + Namespace + ".svc", Service + "." + Namespace + ".svc.cluster.local", "localhost"},
+	serving, servingKey, err := servingCA.issue(ReportsService+"."+OperatorNamespace+".svc",
+		[]string{ReportsService + "." + OperatorNamespace + ".svc", ReportsService + "." + OperatorNamespace + ".svc.cluster.local", "localhost"},
 		[]net.IP{net.ParseIP("127.0.0.1")}, x509.ExtKeyUsageServerAuth)
 	if err != nil {
 		return nil, err
@@ -165,10 +165,10 @@ func serial() *big.Int {
 	return n
 }
 
-// ConfigureAPIServer turns the aggregation layer on: the kube-apiserver
+// ConfigureAggregation turns the aggregation layer on: the kube-apiserver
 // trusts requests that carry the front-proxy headers and proxies to
 // extension servers with the front-proxy client certificate.
-func ConfigureAPIServer(api *envtest.APIServer, f *Files) {
+func ConfigureAggregation(api *envtest.APIServer, f *Certs) {
 	args := api.Configure()
 	args.Set("requestheader-client-ca-file", f.FrontProxyCA)
 	args.Set("requestheader-allowed-names", FrontProxyUser)
@@ -180,20 +180,20 @@ func ConfigureAPIServer(api *envtest.APIServer, f *Files) {
 	args.Set("proxy-client-key-file", f.ProxyClientKey)
 }
 
-// Register routes the reports API to a server listening on 127.0.0.1:port:
+// RegisterReportsAPI routes the reports API to a server listening on 127.0.0.1:port:
 // a Service of type ExternalName localhost (Endpoints may not hold
 // loopback addresses) and the APIService with the serving CA. It waits
 // until the kube-apiserver reports the APIService Available.
-func Register(ctx context.Context, c client.Client, f *Files, port int) error {
+func RegisterReportsAPI(ctx context.Context, c client.Client, f *Certs, port int) error {
 	caBundle, err := os.ReadFile(f.ServingCA)
 	if err != nil {
 		return err
 	}
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: Namespace}}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: OperatorNamespace}}
 	if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
-	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: Namespace, Name: Service}}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: OperatorNamespace, Name: ReportsService}}
 	if err := upsert(ctx, c, svc, func() {
 		svc.Spec = corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "localhost",
 			Ports: []corev1.ServicePort{{Name: "https", Port: int32(port)}}}
@@ -203,11 +203,11 @@ func Register(ctx context.Context, c client.Client, f *Files, port int) error {
 	apisvc := &unstructured.Unstructured{}
 	apisvc.SetAPIVersion("apiregistration.k8s.io/v1")
 	apisvc.SetKind("APIService")
-	apisvc.SetName(Version + "." + Group)
+	apisvc.SetName(ReportsVersion + "." + ReportsGroup)
 	if err := upsert(ctx, c, apisvc, func() {
 		apisvc.Object["spec"] = map[string]any{
-			"group": Group, "version": Version, "groupPriorityMinimum": int64(1000), "versionPriority": int64(100),
-			"caBundle": base64.StdEncoding.EncodeToString(caBundle), "service": map[string]any{"namespace": Namespace, "name": Service, "port": int64(port)},
+			"group": ReportsGroup, "version": ReportsVersion, "groupPriorityMinimum": int64(1000), "versionPriority": int64(100),
+			"caBundle": base64.StdEncoding.EncodeToString(caBundle), "service": map[string]any{"namespace": OperatorNamespace, "name": ReportsService, "port": int64(port)},
 		}
 	}); err != nil {
 		return err
