@@ -93,6 +93,30 @@ current-context: c
 	return path
 }
 
+// walletYAML is a namespace with a USD Wallet "main" and, unless topUp is
+// empty, a top-up "grant" of that spec (e.g. `paidCredits: "40"`).
+func walletYAML(ns, topUp string) string {
+	y := fmt.Sprintf(`---
+apiVersion: v1
+kind: Namespace
+metadata: {name: %[1]s}
+---
+apiVersion: billing.walletop.io/v1alpha1
+kind: Wallet
+metadata: {name: main, namespace: %[1]s}
+spec: {currency: USD}
+`, ns)
+	if topUp != "" {
+		y += fmt.Sprintf(`---
+apiVersion: billing.walletop.io/v1alpha1
+kind: WalletTransaction
+metadata: {name: grant, namespace: %s}
+spec: {walletRef: {name: main}, type: TopUp, %s}
+`, ns, topUp)
+	}
+	return y
+}
+
 // as runs kubectl with another kubeconfig.
 func as(kubeconfigPath string, args ...string) (string, error) {
 	return kubectlErr(append([]string{"--kubeconfig", kubeconfigPath}, args...)...)
@@ -102,29 +126,7 @@ var _ = Describe("on a real cluster: the reports API through its Service, as Ser
 	const ns, other = "e2e-tokens", "e2e-tokens-other"
 	BeforeAll(func() {
 		deployedOnly()
-		applyYAML(fmt.Sprintf(`apiVersion: v1
-kind: Namespace
-metadata: {name: %[1]s}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: %[2]s}
----
-apiVersion: billing.walletop.io/v1alpha1
-kind: Wallet
-metadata: {name: main, namespace: %[1]s}
-spec: {currency: USD}
----
-apiVersion: billing.walletop.io/v1alpha1
-kind: WalletTransaction
-metadata: {name: grant, namespace: %[1]s}
-spec: {walletRef: {name: main}, type: TopUp, grantedCredits: "25"}
----
-apiVersion: billing.walletop.io/v1alpha1
-kind: Wallet
-metadata: {name: main, namespace: %[2]s}
-spec: {currency: USD}
----
+		applyYAML(walletYAML(ns, `grantedCredits: "25"`) + walletYAML(other, "") + fmt.Sprintf(`---
 apiVersion: v1
 kind: ServiceAccount
 metadata: {name: finance, namespace: %[1]s}
@@ -148,7 +150,7 @@ kind: RoleBinding
 metadata: {name: metering-usage, namespace: %[1]s}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: wallet-usage-writer}
 subjects: [{kind: ServiceAccount, name: metering, namespace: %[1]s}]
-`, ns, other))
+`, ns))
 		Eventually(func() string {
 			out, _ := kubectlErr("get", "wallet", "main", "-n", ns, "-o", "jsonpath={.status.balance}")
 			return out
@@ -467,20 +469,7 @@ var _ = Describe("on a real cluster: restarts and certificates", Ordered, func()
 	const ns = "e2e-restart"
 	BeforeAll(func() {
 		deployedOnly()
-		applyYAML(fmt.Sprintf(`apiVersion: v1
-kind: Namespace
-metadata: {name: %[1]s}
----
-apiVersion: billing.walletop.io/v1alpha1
-kind: Wallet
-metadata: {name: main, namespace: %[1]s}
-spec: {currency: USD}
----
-apiVersion: billing.walletop.io/v1alpha1
-kind: WalletTransaction
-metadata: {name: grant, namespace: %[1]s}
-spec: {walletRef: {name: main}, type: TopUp, paidCredits: "40"}
-`, ns))
+		applyYAML(walletYAML(ns, `paidCredits: "40"`))
 	})
 	liveBalance := func() string {
 		out, err := kubectlErr("get", "--raw", reportsAPI+"/namespaces/"+ns+"/balances/main")
