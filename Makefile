@@ -62,6 +62,21 @@ fuzz: controlplane ## Fuzz admission against the operator's parser for FUZZTIME 
 	cd test/admission && KUBEBUILDER_ASSETS="$$(../../hack/build-controlplane.sh 2>/dev/null | tail -n1)" \
 	  $(GO) test -run '^$$' -fuzz FuzzAdmission -fuzztime $${FUZZTIME:-60s} -parallel 1 .
 
+##@ Benchmarks (docs/benchmarks.md; minutes each, on a quiet machine; RUNS=3)
+
+.PHONY: bench bench-ledger bench-controllers bench-reports
+bench: controlplane ## Every benchmark below, one after the other.
+	hack/bench.sh all
+
+bench-ledger: ## ledger-load on SQLite and PostgreSQL, the 1M-entry report, go test -bench; pg_test_fsync as the reference.
+	hack/bench.sh ledger
+
+bench-controllers: controlplane ## controller-load: 10,000 WalletTransactions through a local control plane; the raw write rate as the reference.
+	KUBEBUILDER_ASSETS="$$(hack/build-controlplane.sh 2>/dev/null | tail -n1)" hack/bench.sh controllers
+
+bench-reports: controlplane ## reports-load: balances, the 366-day report, CSV and usage through the kube-apiserver.
+	KUBEBUILDER_ASSETS="$$(hack/build-controlplane.sh 2>/dev/null | tail -n1)" hack/bench.sh reports
+
 ##@ Build and run
 
 .PHONY: build

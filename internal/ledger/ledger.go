@@ -20,7 +20,7 @@ limitations under the License.
 // idempotent (one key per operation and wallet). It knows nothing of
 // Kubernetes.
 //
-// Rules (see DESIGN.md, "The ledger"):
+// Rules (docs/design.md, "The ledger"):
 //   - available balance = remaining credits of settled grants that are
 //     effective and unexpired, minus debt;
 //   - debits, voids without a grant and negative adjustments draw grants in

@@ -26,7 +26,7 @@ import (
 )
 
 // model is a deliberately simple, independent in-memory ledger: the rules
-// of DESIGN.md written as plainly as possible, with no storage, batching or
+// of docs/design.md written as plainly as possible, with no storage, batching or
 // snapshots. The randomized test runs the same operations against it and a
 // real backend and compares everything after every step.
 type model struct {
