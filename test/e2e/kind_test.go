@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/walletop/wallet-operator/internal/localcluster"
 	"github.com/walletop/wallet-operator/internal/money"
+	"github.com/walletop/wallet-operator/internal/testenv"
 )
 
 // Specs that need the operator deployed from config/default into a real
@@ -525,5 +527,62 @@ spec: {walletRef: {name: main}, type: Debit, credits: "15", origin: api, endpoin
 
 	AfterAll(func() {
 		_, _ = kubectlErr("delete", "namespace", ns, "--wait=false")
+	})
+})
+
+// The local control plane's process specs, as Pods: a second writer on the
+// ledger's volume, and a graceful stop.
+var _ = Describe("on a real cluster: operator processes", Ordered, func() {
+	BeforeAll(deployedOnly)
+
+	It("refuses a second writer on the SQLite volume, naming the lock and its holder", func() {
+		image := kubectl("get", "deploy", "-n", operatorNS, "wallet-operator-controller-manager", "-o",
+			"jsonpath={.spec.template.spec.containers[0].image}")
+		applyYAML(fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: e2e-second-writer, namespace: %s}
+spec:
+  restartPolicy: Never
+  serviceAccountName: wallet-operator-controller-manager
+  securityContext: {runAsNonRoot: true, fsGroup: 65532, seccompProfile: {type: RuntimeDefault}}
+  containers:
+  - name: manager
+    image: %s
+    args: [--ledger=sqlite:///var/lib/wallet-operator/ledger.db, --ledger-lock-wait=1s, --health-probe-bind-address=0,
+      --metrics-bind-address=0, --reports-server=false]
+    securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}
+    volumeMounts: [{name: ledger, mountPath: /var/lib/wallet-operator}]
+  volumes: [{name: ledger, persistentVolumeClaim: {claimName: wallet-operator-ledger}}]
+`, operatorNS, image))
+		DeferCleanup(func() { _, _ = kubectlErr("delete", "pod", "-n", operatorNS, "e2e-second-writer", "--wait=false") })
+		Eventually(func() string {
+			out, _ := kubectlErr("get", "pod", "-n", operatorNS, "e2e-second-writer", "-o", "jsonpath={.status.phase}")
+			return out
+		}).WithTimeout(2*time.Minute).Should(Equal("Failed"), "a second operator started on the ledger the Deployment writes")
+		logs := kubectl("logs", "-n", operatorNS, "e2e-second-writer")
+		Expect(logs).To(ContainSubstring("the ledger is locked by another process"))
+		Expect(logs).To(ContainSubstring("ledger.db.lock is held by pid"))
+		Expect(logs).To(ContainSubstring("strategy Recreate"))
+		// the Deployment's Pod writes on, unharmed
+		Expect(operatorPods()).To(HaveLen(1))
+		waitOperatorReady()
+	})
+
+	It("stops on SIGTERM without logging an error, releasing its lease", func() {
+		waitOperatorReady()
+		pod := operatorPods()[0]
+		var out testenv.SyncBuffer
+		follow := exec.Command("kubectl", "logs", "-f", "-n", operatorNS, pod)
+		follow.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+		follow.Stdout, follow.Stderr = &out, GinkgoWriter
+		Expect(follow.Start()).To(Succeed())
+		Eventually(out.String).WithTimeout(30 * time.Second).ShouldNot(BeEmpty())
+		kubectl("delete", "pod", "-n", operatorNS, pod, "--wait=true")
+		Expect(follow.Wait()).To(Succeed())
+		Expect(out.String()).To(ContainSubstring("leader election lease released on shutdown"))
+		for _, line := range strings.Split(out.String(), "\n") {
+			Expect(line).NotTo(ContainSubstring(`"level":"error"`), "an error logged by a graceful stop")
+		}
+		waitOperatorReady()
 	})
 })
