@@ -329,7 +329,9 @@ spec: {walletRef: {name: %[1]s}, type: Debit, credits: %[4]q, origin: api, endpo
 }
 
 // start applies the load chunk by chunk in the background; the channel
-// receives the first error, or nil once every chunk is applied.
+// receives the first error, or nil once every chunk is applied. The debits
+// follow once the top-ups have settled: the operator applies transactions in
+// no set order, and a debit that finds no credit fails, as it should.
 func (l load) start(dir string) <-chan error {
 	applied := make(chan error, 1)
 	go func() {
@@ -343,6 +345,16 @@ func (l load) start(dir string) <-chan error {
 			if out, err := kubectlErr("apply", "--server-side", "-f", path); err != nil {
 				applied <- fmt.Errorf("%s: %w\n%s", path, err, out)
 				return
+			}
+			if i == 0 {
+				deadline := time.Now().Add(5 * time.Minute)
+				for l.settled() < len(l.want) {
+					if time.Now().After(deadline) {
+						applied <- fmt.Errorf("the %d top-ups did not settle within 5 minutes", len(l.want))
+						return
+					}
+					time.Sleep(time.Second)
+				}
 			}
 		}
 		applied <- nil
