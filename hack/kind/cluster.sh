@@ -26,8 +26,14 @@ k() { kubectl --kubeconfig "${kubeconfig}" "$@"; }
 
 if "${kind}" get clusters 2>/dev/null | grep -qx "${CLUSTER}"; then
   running="$(docker inspect -f '{{.Config.Image}}' "${node}" 2>/dev/null || true)"
+  up="$(docker inspect -f '{{.State.Running}}' "${node}" 2>/dev/null || true)"
   if [[ "${running}" != "${node_image}" ]]; then
     say "cluster ${CLUSTER} runs ${running:-an unknown image}, not ${node_image}: recreating it"
+    "${kind}" delete cluster --name "${CLUSTER}" >&2
+  elif [[ "${up}" != true ]]; then
+    # a stopped node (the machine or Docker restarted) does not come back
+    # reliably: a new one takes about a minute
+    say "the node container ${node} is not running: recreating cluster ${CLUSTER}"
     "${kind}" delete cluster --name "${CLUSTER}" >&2
   else
     say "reusing cluster ${CLUSTER}"
