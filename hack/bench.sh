@@ -11,12 +11,15 @@ cd "$(dirname "$0")/.."
 RUNS="${RUNS:-3}"
 say() { printf '\n[bench] %s\n' "$*" >&2; }
 what="${1:-all}"
+if [[ -n "$(docker ps -q --filter label=io.x-k8s.kind.cluster 2>/dev/null)" ]]; then
+  say "a kind cluster is running and takes CPU from these figures: docker pause its node, or make kind-delete"
+fi
 
 ledger() {
   say "reference: pg_test_fsync (5 s per test)"
   fsync="$(ls /usr/lib/postgresql/*/bin/pg_test_fsync 2>/dev/null | tail -n1)"
   if [[ -n "${fsync}" ]]; then
-    (cd "$(mktemp -d)" && "${fsync}" -s 5 | grep -E "fdatasync|open_datasync" | head -n 4)
+    (cd "$(mktemp -d)" && "${fsync}" -s 5 | grep -E "^[[:space:]]+(fdatasync|open_datasync)")
   else
     say "pg_test_fsync not found (Debian's postgresql package): no disk reference"
   fi

@@ -54,11 +54,11 @@ import (
 // Names of the objects that route the reports API, as in config/apiservice
 // (in OperatorNamespace).
 const (
-	ReportsService = "wallet-operator-reports"
-	ReportsGroup   = "reports.walletop.io"
-	ReportsVersion = "v1alpha1"
-	// FrontProxyUser is the name in the kube-apiserver's proxy client certificate.
-	FrontProxyUser = "front-proxy-client"
+	reportsService = "wallet-operator-reports"
+	reportsGroup   = "reports.walletop.io"
+	reportsVersion = "v1alpha1"
+	// frontProxyUser is the name in the kube-apiserver's proxy client certificate.
+	frontProxyUser = "front-proxy-client"
 )
 
 // Certs are the PEM files of a local aggregation setup.
@@ -67,8 +67,8 @@ type Certs struct {
 	ServingCA, ServingCert, ServingKey            string
 }
 
-// GenerateCerts writes (or reuses, when all exist) the certificates into dir.
-func GenerateCerts(dir string) (*Certs, error) {
+// generateCerts writes (or reuses, when all exist) the certificates into dir.
+func generateCerts(dir string) (*Certs, error) {
 	f := &Certs{
 		FrontProxyCA: filepath.Join(dir, "front-proxy-ca.crt"), ProxyClientCert: filepath.Join(dir, "front-proxy-client.crt"),
 		ProxyClientKey: filepath.Join(dir, "front-proxy-client.key"), ServingCA: filepath.Join(dir, "serving-ca.crt"),
@@ -94,12 +94,12 @@ func GenerateCerts(dir string) (*Certs, error) {
 	if err != nil {
 		return nil, err
 	}
-	clientCert, clientKey, err := proxyCA.issue(FrontProxyUser, nil, nil, x509.ExtKeyUsageClientAuth)
+	clientCert, clientKey, err := proxyCA.issue(frontProxyUser, nil, nil, x509.ExtKeyUsageClientAuth)
 	if err != nil {
 		return nil, err
 	}
-	serving, servingKey, err := servingCA.issue(ReportsService+"."+OperatorNamespace+".svc",
-		[]string{ReportsService + "." + OperatorNamespace + ".svc", ReportsService + "." + OperatorNamespace + ".svc.cluster.local", "localhost"},
+	serving, servingKey, err := servingCA.issue(reportsService+"."+OperatorNamespace+".svc",
+		[]string{reportsService + "." + OperatorNamespace + ".svc", reportsService + "." + OperatorNamespace + ".svc.cluster.local", "localhost"},
 		[]net.IP{net.ParseIP("127.0.0.1")}, x509.ExtKeyUsageServerAuth)
 	if err != nil {
 		return nil, err
@@ -165,13 +165,13 @@ func serial() *big.Int {
 	return n
 }
 
-// ConfigureAggregation turns the aggregation layer on: the kube-apiserver
+// configureAggregation turns the aggregation layer on: the kube-apiserver
 // trusts requests that carry the front-proxy headers and proxies to
 // extension servers with the front-proxy client certificate.
-func ConfigureAggregation(api *envtest.APIServer, f *Certs) {
+func configureAggregation(api *envtest.APIServer, f *Certs) {
 	args := api.Configure()
 	args.Set("requestheader-client-ca-file", f.FrontProxyCA)
-	args.Set("requestheader-allowed-names", FrontProxyUser)
+	args.Set("requestheader-allowed-names", frontProxyUser)
 	args.Set("requestheader-username-headers", "X-Remote-User")
 	args.Set("requestheader-uid-headers", "X-Remote-Uid")
 	args.Set("requestheader-group-headers", "X-Remote-Group")
@@ -193,7 +193,7 @@ func RegisterReportsAPI(ctx context.Context, c client.Client, f *Certs, port int
 	if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
-	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: OperatorNamespace, Name: ReportsService}}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: OperatorNamespace, Name: reportsService}}
 	if err := upsert(ctx, c, svc, func() {
 		svc.Spec = corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "localhost",
 			Ports: []corev1.ServicePort{{Name: "https", Port: int32(port)}}}
@@ -203,11 +203,11 @@ func RegisterReportsAPI(ctx context.Context, c client.Client, f *Certs, port int
 	apisvc := &unstructured.Unstructured{}
 	apisvc.SetAPIVersion("apiregistration.k8s.io/v1")
 	apisvc.SetKind("APIService")
-	apisvc.SetName(ReportsVersion + "." + ReportsGroup)
+	apisvc.SetName(reportsVersion + "." + reportsGroup)
 	if err := upsert(ctx, c, apisvc, func() {
 		apisvc.Object["spec"] = map[string]any{
-			"group": ReportsGroup, "version": ReportsVersion, "groupPriorityMinimum": int64(1000), "versionPriority": int64(100),
-			"caBundle": base64.StdEncoding.EncodeToString(caBundle), "service": map[string]any{"namespace": OperatorNamespace, "name": ReportsService, "port": int64(port)},
+			"group": reportsGroup, "version": reportsVersion, "groupPriorityMinimum": int64(1000), "versionPriority": int64(100),
+			"caBundle": base64.StdEncoding.EncodeToString(caBundle), "service": map[string]any{"namespace": OperatorNamespace, "name": reportsService, "port": int64(port)},
 		}
 	}); err != nil {
 		return err

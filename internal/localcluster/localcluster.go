@@ -43,8 +43,6 @@ type Options struct {
 	// Aggregation turns the aggregation layer on, with certificates in
 	// Dir/certs (Cluster.Certs), so that the reports API can be registered.
 	Aggregation bool
-	// ConfigureAPIServer, if set, may add kube-apiserver flags before start.
-	ConfigureAPIServer func(*envtest.APIServer) error
 }
 
 // Cluster is a running local control plane.
@@ -78,15 +76,10 @@ func Start(o Options) (*Cluster, error) {
 	env.ControlPlane.APIServer = &envtest.APIServer{}
 	var certs *Certs
 	if o.Aggregation {
-		if certs, err = GenerateCerts(filepath.Join(dir, "certs")); err != nil {
+		if certs, err = generateCerts(filepath.Join(dir, "certs")); err != nil {
 			return nil, err
 		}
-		ConfigureAggregation(env.ControlPlane.APIServer, certs)
-	}
-	if o.ConfigureAPIServer != nil {
-		if err := o.ConfigureAPIServer(env.ControlPlane.APIServer); err != nil {
-			return nil, err
-		}
+		configureAggregation(env.ControlPlane.APIServer, certs)
 	}
 	if _, err := env.Start(); err != nil {
 		return nil, fmt.Errorf("starting the control plane: %w", err)

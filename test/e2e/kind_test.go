@@ -53,16 +53,11 @@ func deployedOnly() {
 // deleted.
 func operatorPods() []string {
 	out, _ := kubectlErr("get", "pods", "-n", operatorNS, "-l", operatorLabels, "-o",
-		`jsonpath={range .items[?(@.metadata.deletionTimestamp)]}-{.metadata.name} {end}{range .items[*]}{.metadata.name} {end}`)
-	deleting, names := map[string]bool{}, []string{}
-	for _, f := range strings.Fields(out) {
-		if strings.HasPrefix(f, "-") {
-			deleting[f[1:]] = true
-		}
-	}
-	for _, f := range strings.Fields(out) {
-		if !strings.HasPrefix(f, "-") && !deleting[f] {
-			names = append(names, f)
+		`jsonpath={range .items[*]}{.metadata.name} {.metadata.deletionTimestamp}{"\n"}{end}`)
+	var names []string
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) == 1 { // no deletionTimestamp
+			names = append(names, f[0])
 		}
 	}
 	return names
