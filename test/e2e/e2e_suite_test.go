@@ -109,6 +109,15 @@ func kubectl(args ...string) string {
 	return out
 }
 
+// leaseHolder names the Pod (or process) holding the operator's leader
+// election Lease in ns, or "" when it is released.
+func leaseHolder(ns string) string {
+	GinkgoHelper()
+	out, _ := kubectlErr("get", "lease", "-n", ns, "wallet-operator.billing.walletop.io", "-o", "jsonpath={.spec.holderIdentity}")
+	holder, _, _ := strings.Cut(out, "_")
+	return holder
+}
+
 // kubectlErr runs kubectl and returns combined output and the error.
 func kubectlErr(args ...string) (string, error) {
 	cmd := exec.Command("kubectl", args...)
