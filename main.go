@@ -42,10 +42,10 @@ import (
 
 	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
 	"github.com/walletop/wallet-operator/controllers"
-	"github.com/walletop/wallet-operator/internal/dsn"
 	"github.com/walletop/wallet-operator/internal/eventsink"
 	"github.com/walletop/wallet-operator/internal/ledger"
-	"github.com/walletop/wallet-operator/internal/ledger/backend"
+	"github.com/walletop/wallet-operator/internal/ledger/dsn"
+	"github.com/walletop/wallet-operator/internal/ledgercmd"
 	"github.com/walletop/wallet-operator/internal/reports"
 	"github.com/walletop/wallet-operator/internal/servingcert"
 )
@@ -93,7 +93,7 @@ func (o *options) bind(fs *flag.FlagSet) {
 	fs.DurationVar(&o.statusEvery, "status-interval", time.Second,
 		"Refresh a Wallet's status at most this often for ledger writes without a WalletTransaction (usage ingestion).")
 	fs.StringVar(&o.ledger, "ledger", dsn.Default,
-		"Ledger DSN: sqlite:///path/to/ledger.db (embedded, one writer) or postgres://user@host/db; default $"+ledgerEnv+" when set.")
+		"Ledger DSN: sqlite:///path/to/ledger.db (embedded, one writer) or postgres://user@host/db; default $"+dsn.Env+" when set.")
 	fs.DurationVar(&o.ledgerLock, "ledger-lock-wait", 30*time.Second,
 		"How long to wait for another process's lock on a SQLite ledger before exiting (one process writes it at a time).")
 	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0",
@@ -112,7 +112,7 @@ func (o *options) bind(fs *flag.FlagSet) {
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "ledger" {
-		os.Exit(ledgerCommand(os.Args[2:], os.Stdout, os.Stderr))
+		os.Exit(ledgercmd.Run(os.Args[2:], os.Stdout, os.Stderr))
 	}
 	memoryDefaults()
 	o := options{reportsOpts: reports.NewOptions()}
@@ -124,7 +124,7 @@ func main() {
 	o.reportsOpts.AddFlags(pflag.CommandLine)
 	pflag.CommandLine.AddGoFlagSet(flag.CommandLine)
 	pflag.Parse()
-	o.ledger = ledgerFromEnv(o.ledger, pflag.CommandLine.Changed("ledger"))
+	o.ledger = dsn.FromEnv(o.ledger, pflag.CommandLine.Changed("ledger"))
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
 
@@ -153,9 +153,7 @@ func run(o options) error {
 		return fmt.Errorf("--ledger: %w", err)
 	}
 	log.Info("opening the ledger", "ledger", ledgerDSN.Redacted())
-	lo := ledgerOptions()
-	lo.LockWait = o.ledgerLock
-	store, err := backend.Open(context.Background(), ledgerDSN, lo)
+	store, err := dsn.Open(context.Background(), ledgerDSN, ledger.Options{LockWait: o.ledgerLock})
 	if err != nil {
 		return fmt.Errorf("opening the ledger %s: %w", ledgerDSN.Redacted(), err)
 	}

@@ -95,7 +95,7 @@ func run(n, rounds, wallets, workers int, backend, heapProfile, cpuProfile, apis
 	}
 	defer os.RemoveAll(dir)
 	say("starting a local control plane")
-	cluster, err := localcluster.Start(localcluster.Options{Dir: dir, Assets: assets, CRDDirs: []string{filepath.Join(root, "config", "crd", "bases")}})
+	cluster, err := localcluster.Start(localcluster.Options{Dir: dir, Assets: assets, Root: root})
 	if err != nil {
 		return err
 	}

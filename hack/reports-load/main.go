@@ -46,7 +46,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -167,15 +166,11 @@ func run(entries, rate, seconds, reportRuns, single, batches, batchSize int) err
 
 	say("starting a local control plane with the aggregation layer")
 	cluster, err := localcluster.Start(localcluster.Options{Dir: dir, Assets: assets,
-		CRDDirs: []string{filepath.Join(root, "config", "crd", "bases")}, Aggregation: true})
+		Root: root, LocalConfig: true, Aggregation: true})
 	if err != nil {
 		return err
 	}
 	defer cluster.Stop()
-	kubectl := exec.Command("kubectl", "--kubeconfig", cluster.Kubeconfig, "apply", "--server-side", "-k", filepath.Join(root, "config", "local"))
-	if out, err := kubectl.CombinedOutput(); err != nil {
-		return fmt.Errorf("applying config/local: %v\n%s", err, out)
-	}
 	op, err := cluster.StartOperator(ctx, localcluster.OperatorOptions{
 		Binary: filepath.Join(root, "bin", "wallet-operator"), Ledger: "sqlite://" + ledgerPath, Output: os.Stderr,
 		Args: []string{"--zap-log-level=error", "--metrics-secure=false"},

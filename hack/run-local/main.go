@@ -74,11 +74,12 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	say("starting etcd and kube-apiserver (data in %s)", dir)
+	say("starting etcd and kube-apiserver (data in %s); installing CRDs, the operator's namespace and RBAC (config/local)", dir)
 	cluster, err := localcluster.Start(localcluster.Options{
 		Dir:         dir,
 		Assets:      assets,
-		CRDDirs:     []string{filepath.Join(root, "config", "crd", "bases")},
+		Root:        root,
+		LocalConfig: true,
 		Aggregation: true,
 	})
 	if err != nil {
@@ -97,10 +98,6 @@ func run() error {
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		cmd.Dir = root
 		return cmd.Run()
-	}
-	say("installing CRDs, the operator's namespace and RBAC (config/local)")
-	if err := kubectl("apply", "--server-side", "--force-conflicts", "-k", "config/local"); err != nil {
-		return fmt.Errorf("applying config/local: %w", err)
 	}
 
 	logPath := filepath.Join(dir, "operator.log")

@@ -25,6 +25,7 @@ package localcluster
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 
 	"k8s.io/client-go/rest"
@@ -38,8 +39,13 @@ type Options struct {
 	Dir string
 	// Assets is the directory holding kube-apiserver and etcd.
 	Assets string
-	// CRDDirs are installed (created or updated) on every start.
-	CRDDirs []string
+	// Root is the repository's root. When set, its CRDs (config/crd/bases)
+	// are installed, created or updated, on every start.
+	Root string
+	// LocalConfig applies Root's config/local (the operator's namespace,
+	// ServiceAccount, RBAC and API Priority and Fairness) after the CRDs, so
+	// that StartOperator runs with the permissions it has in a cluster.
+	LocalConfig bool
 	// Aggregation turns the aggregation layer on, with certificates in
 	// Dir/certs (Cluster.Certs), so that the reports API can be registered.
 	Aggregation bool
@@ -56,8 +62,8 @@ type Cluster struct {
 	Certs *Certs
 }
 
-// Start starts etcd and kube-apiserver, installs the CRDs and writes an admin
-// kubeconfig to Dir/kubeconfig.
+// Start starts etcd and kube-apiserver, writes an admin kubeconfig to
+// Dir/kubeconfig and installs what Root and LocalConfig ask for.
 func Start(o Options) (*Cluster, error) {
 	dir, err := filepath.Abs(o.Dir)
 	if err != nil {
@@ -67,10 +73,12 @@ func Start(o Options) (*Cluster, error) {
 	if err := os.MkdirAll(etcdDir, 0o700); err != nil {
 		return nil, err
 	}
-	env := &envtest.Environment{
-		BinaryAssetsDirectory: o.Assets,
-		CRDDirectoryPaths:     o.CRDDirs,
-		ErrorIfCRDPathMissing: true,
+	if o.LocalConfig && o.Root == "" {
+		return nil, fmt.Errorf("localcluster: LocalConfig needs Root")
+	}
+	env := &envtest.Environment{BinaryAssetsDirectory: o.Assets, ErrorIfCRDPathMissing: true}
+	if o.Root != "" {
+		env.CRDDirectoryPaths = []string{filepath.Join(o.Root, "config", "crd", "bases")}
 	}
 	env.ControlPlane.Etcd = &envtest.Etcd{DataDir: etcdDir}
 	env.ControlPlane.APIServer = &envtest.APIServer{}
@@ -101,7 +109,23 @@ func Start(o Options) (*Cluster, error) {
 		_ = c.Stop()
 		return nil, err
 	}
+	if o.LocalConfig {
+		if err := c.apply(filepath.Join(o.Root, "config", "local")); err != nil {
+			_ = c.Stop()
+			return nil, err
+		}
+	}
 	return c, nil
+}
+
+// apply applies a kustomize directory server-side as the admin, with kubectl
+// (kustomize's build and apply as users run them).
+func (c *Cluster) apply(dir string) error {
+	cmd := exec.Command("kubectl", "--kubeconfig", c.Kubeconfig, "apply", "--server-side", "--force-conflicts", "-k", dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("kubectl apply -k %s: %v\n%s", dir, err, out)
+	}
+	return nil
 }
 
 // WriteImpersonatingKubeconfig writes a kubeconfig that acts as the given

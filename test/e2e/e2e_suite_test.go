@@ -78,13 +78,13 @@ var _ = BeforeSuite(func() {
 	localOpts = localcluster.Options{
 		Dir:         dir,
 		Assets:      assets,
-		CRDDirs:     []string{filepath.Join(root, "config", "crd", "bases")},
+		Root:        root,
+		LocalConfig: true,
 		Aggregation: true,
 	}
 	local, err = localcluster.Start(localOpts)
 	Expect(err).NotTo(HaveOccurred())
 	kubeconfig = local.Kubeconfig
-	kubectl("apply", "--server-side", "-k", "config/local")
 	operatorOpts = localcluster.OperatorOptions{Binary: binary, Ledger: "sqlite://" + filepath.Join(dir, "ledger.db"),
 		Output: GinkgoWriter}
 	operator, err = local.StartOperator(context.Background(), operatorOpts)

@@ -14,7 +14,8 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package dsn parses the --ledger data source name.
+// Package dsn parses the --ledger data source name and opens the ledger it
+// names: the embedded SQLite file or a PostgreSQL database.
 package dsn
 
 import (

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package main
+package ledgercmd
 
 import (
 	"bytes"
@@ -23,6 +23,7 @@ import (
 	"testing"
 
 	"github.com/walletop/wallet-operator/internal/ledger"
+	"github.com/walletop/wallet-operator/internal/ledger/dsn"
 	"github.com/walletop/wallet-operator/internal/ledger/sqlite"
 )
 
@@ -39,7 +40,7 @@ func TestLedgerVerifyCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer
-	if code := ledgerCommand([]string{"verify", "--ledger", "sqlite://" + path}, &out, &errOut); code != 0 {
+	if code := Run([]string{"verify", "--ledger", "sqlite://" + path}, &out, &errOut); code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, out.String(), errOut.String())
 	}
 	for _, want := range []string{"checked 1 wallets", "checked 1 grants", "checked 1 entries against 1 hourly rollups", "OK: no inconsistency"} {
@@ -52,23 +53,23 @@ func TestLedgerVerifyCommand(t *testing.T) {
 	}
 	s.Close()
 	out.Reset()
-	if code := ledgerCommand([]string{"verify", "--ledger", "sqlite://" + path}, &out, &errOut); code != 1 {
+	if code := Run([]string{"verify", "--ledger", "sqlite://" + path}, &out, &errOut); code != 1 {
 		t.Fatalf("exit %d on a tampered ledger\n%s", code, out.String())
 	}
 	if !strings.Contains(out.String(), "PROBLEM: wallet team-a/main grant 1: remaining") || !strings.Contains(out.String(), "FAILED") {
 		t.Errorf("output:\n%s", out.String())
 	}
-	if code := ledgerCommand([]string{"verify", "--ledger", "mysql://x"}, &out, &errOut); code != 2 {
+	if code := Run([]string{"verify", "--ledger", "mysql://x"}, &out, &errOut); code != 2 {
 		t.Errorf("bad DSN: exit %d", code)
 	}
 
 	// the DSN from the environment when --ledger is not given; the flag wins
-	t.Setenv(ledgerEnv, "sqlite://"+path)
+	t.Setenv(dsn.Env, "sqlite://"+path)
 	out.Reset()
-	if code := ledgerCommand([]string{"verify"}, &out, &errOut); code != 1 || !strings.Contains(out.String(), "ledger sqlite://"+path) {
-		t.Errorf("DSN from %s: exit %d\n%s", ledgerEnv, code, out.String())
+	if code := Run([]string{"verify"}, &out, &errOut); code != 1 || !strings.Contains(out.String(), "ledger sqlite://"+path) {
+		t.Errorf("DSN from %s: exit %d\n%s", dsn.Env, code, out.String())
 	}
-	if code := ledgerCommand([]string{"verify", "--ledger", "mysql://x"}, &out, &errOut); code != 2 {
-		t.Errorf("--ledger given next to %s: exit %d", ledgerEnv, code)
+	if code := Run([]string{"verify", "--ledger", "mysql://x"}, &out, &errOut); code != 2 {
+		t.Errorf("--ledger given next to %s: exit %d", dsn.Env, code)
 	}
 }

@@ -14,36 +14,22 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package main
+// Package ledgercmd is `wallet-operator ledger verify`: it checks a ledger's
+// invariants read-only, next to a running operator.
+package ledgercmd
 
 import (
 	"context"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
-	"github.com/walletop/wallet-operator/internal/dsn"
 	"github.com/walletop/wallet-operator/internal/ledger"
-	"github.com/walletop/wallet-operator/internal/ledger/backend"
+	"github.com/walletop/wallet-operator/internal/ledger/dsn"
 )
 
-func ledgerOptions() ledger.Options { return ledger.Options{} }
-
-// ledgerEnv names the DSN when --ledger is not given, so that a password can
-// come from a Secret without showing in the process's command line.
-const ledgerEnv = "WALLET_OPERATOR_LEDGER"
-
-func ledgerFromEnv(flagValue string, given bool) string {
-	if v := os.Getenv(ledgerEnv); v != "" && !given {
-		return v
-	}
-	return flagValue
-}
-
-// ledgerCommand runs `wallet-operator ledger <subcommand>` and returns the
-// exit code.
-func ledgerCommand(args []string, stdout, stderr io.Writer) int {
+// Run runs `wallet-operator ledger <subcommand>` and returns the exit code.
+func Run(args []string, stdout, stderr io.Writer) int {
 	usage := func() {
 		fmt.Fprintln(stderr, "usage: wallet-operator ledger verify --ledger DSN")
 	}
@@ -53,22 +39,20 @@ func ledgerCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("ledger verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dsnFlag := fs.String("ledger", dsn.Default, "Ledger DSN: sqlite:///path/to/ledger.db or postgres://user@host/db; default $"+ledgerEnv+" when set.")
+	dsnFlag := fs.String("ledger", dsn.Default, "Ledger DSN: sqlite:///path/to/ledger.db or postgres://user@host/db; default $"+dsn.Env+" when set.")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
 	given := false
 	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "ledger" })
-	d, err := dsn.Parse(ledgerFromEnv(*dsnFlag, given))
+	d, err := dsn.Parse(dsn.FromEnv(*dsnFlag, given))
 	if err != nil {
 		fmt.Fprintln(stderr, "--ledger:", err)
 		return 2
 	}
 	ctx := context.Background()
 	// read only: verify runs next to a live operator, which holds the lock
-	o := ledgerOptions()
-	o.ReadOnly = true
-	store, err := backend.Open(ctx, d, o)
+	store, err := dsn.Open(ctx, d, ledger.Options{ReadOnly: true})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
