@@ -86,16 +86,16 @@ func openWallet(ctx context.Context, l ledger.Writer, w *billingv1alpha1.Wallet)
 
 // grantRequest maps a TopUp. expiresAfter counts from effectiveAt, or from
 // the object's creation (stable across retries, unlike "now").
-func grantRequest(t *billingv1alpha1.WalletTransaction, wallet, key string) (ledger.GrantRequest, error) {
+func grantRequest(t *billingv1alpha1.WalletTransaction, wallet, key string) (ledger.TopUpRequest, error) {
 	paid, err := amount("paidCredits", t.Spec.PaidCredits.String())
 	if err != nil {
-		return ledger.GrantRequest{}, err
+		return ledger.TopUpRequest{}, err
 	}
 	granted, err := amount("grantedCredits", t.Spec.GrantedCredits.String())
 	if err != nil {
-		return ledger.GrantRequest{}, err
+		return ledger.TopUpRequest{}, err
 	}
-	req := ledger.GrantRequest{
+	req := ledger.TopUpRequest{
 		Wallet: wallet, Key: key, Paid: paid, Granted: granted, Priority: ledger.DefaultPriority,
 		AppliesTo: appliesTo(t.Spec.AppliesTo), Source: string(t.Spec.Source), Description: t.Spec.Description,
 	}
@@ -114,7 +114,7 @@ func grantRequest(t *billingv1alpha1.WalletTransaction, wallet, key string) (led
 	case t.Spec.ExpiresAfter != nil:
 		d, err := t.Spec.ExpiresAfter.Parse()
 		if err != nil {
-			return ledger.GrantRequest{}, fmt.Errorf("expiresAfter: %w", err)
+			return ledger.TopUpRequest{}, fmt.Errorf("expiresAfter: %w", err)
 		}
 		at := base.Add(d)
 		req.ExpiresAt = &at

@@ -126,9 +126,9 @@ func (i instrumented) Terminate(ctx context.Context, wallet string) (ledger.Resu
 	return i.Store.Terminate(ctx, wallet)
 }
 
-func (i instrumented) Grant(ctx context.Context, req ledger.GrantRequest) (ledger.Result, error) {
-	defer observe("grant", time.Now())
-	return i.Store.Grant(ctx, req)
+func (i instrumented) TopUp(ctx context.Context, req ledger.TopUpRequest) (ledger.Result, error) {
+	defer observe("top_up", time.Now())
+	return i.Store.TopUp(ctx, req)
 }
 
 func (i instrumented) SettlePayment(ctx context.Context, wallet, key string, status ledger.Status) (ledger.Result, error) {

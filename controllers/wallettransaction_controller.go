@@ -164,7 +164,7 @@ func (r *WalletTransactionReconciler) apply(ctx context.Context, t *billingv1alp
 			return outcome{}, fmt.Errorf("%w: %v", ledger.ErrInvalid, err)
 		}
 		out.credits = req.Paid + req.Granted
-		if res, err = r.Ledger.Grant(ctx, req); err != nil {
+		if res, err = r.Ledger.TopUp(ctx, req); err != nil {
 			return outcome{}, err
 		}
 	case billingv1alpha1.TypeDebit:

@@ -153,7 +153,7 @@ func run(backend string, writers, wallets, postings, batch, reads, reportEntries
 		if err := s.OpenWallet(ctx, ledger.WalletSpec{Wallet: name, Currency: "USD", Rate: 10_000}); err != nil {
 			return err
 		}
-		if _, err := s.Grant(ctx, ledger.GrantRequest{Wallet: name, Key: "grant", Paid: money.MaxAmount / 2, Priority: 50}); err != nil {
+		if _, err := s.TopUp(ctx, ledger.TopUpRequest{Wallet: name, Key: "grant", Paid: money.MaxAmount / 2, Priority: 50}); err != nil {
 			return err
 		}
 	}
@@ -238,7 +238,7 @@ func report(ctx context.Context, backend string, n int) error {
 	if err := s.OpenWallet(ctx, ledger.WalletSpec{Wallet: "big", Currency: "USD", Rate: 10_000}); err != nil {
 		return err
 	}
-	if _, err := s.Grant(ctx, ledger.GrantRequest{Wallet: "big", Key: "grant", Paid: money.MaxAmount / 2, Priority: 50}); err != nil {
+	if _, err := s.TopUp(ctx, ledger.TopUpRequest{Wallet: "big", Key: "grant", Paid: money.MaxAmount / 2, Priority: 50}); err != nil {
 		return err
 	}
 	origins := []string{"api", "batch", "console"}

@@ -109,7 +109,7 @@ func seed(ctx context.Context, path string, n int) error {
 		if err := s.OpenWallet(ctx, ledger.WalletSpec{Wallet: w, Currency: "USD", Rate: money.MustParse("0.01")}); err != nil {
 			return err
 		}
-		if _, err := s.Grant(ctx, ledger.GrantRequest{Wallet: w, Key: "g", Paid: money.MustParse("1000000"), Priority: 50}); err != nil {
+		if _, err := s.TopUp(ctx, ledger.TopUpRequest{Wallet: w, Key: "g", Paid: money.MustParse("1000000"), Priority: 50}); err != nil {
 			return err
 		}
 	}
@@ -117,7 +117,7 @@ func seed(ctx context.Context, path string, n int) error {
 	if err := s.OpenWallet(ctx, ledger.WalletSpec{Wallet: big, Currency: "USD", Rate: money.MustParse("0.01")}); err != nil {
 		return err
 	}
-	if _, err := s.Grant(ctx, ledger.GrantRequest{Wallet: big, Key: "g", Paid: money.MustParse("100000000"), Priority: 50}); err != nil {
+	if _, err := s.TopUp(ctx, ledger.TopUpRequest{Wallet: big, Key: "g", Paid: money.MustParse("100000000"), Priority: 50}); err != nil {
 		return err
 	}
 	start := time.Now().Add(-365 * 24 * time.Hour)

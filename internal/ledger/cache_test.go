@@ -45,7 +45,7 @@ func TestCacheBound(t *testing.T) {
 			t.Fatal(err)
 		}
 		for g := range perWallet {
-			if _, err := s.Grant(ctx, ledger.GrantRequest{Wallet: name, Key: fmt.Sprintf("g%d", g), Granted: money.Micros(1_000_000), Priority: ledger.DefaultPriority}); err != nil {
+			if _, err := s.TopUp(ctx, ledger.TopUpRequest{Wallet: name, Key: fmt.Sprintf("g%d", g), Granted: money.Micros(1_000_000), Priority: ledger.DefaultPriority}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -19,6 +19,7 @@ package ledger
 import (
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/walletop/wallet-operator/internal/money"
@@ -71,7 +72,7 @@ func scanEntry(sc interface{ Scan(...any) error }, extra ...any) (*entryRow, err
 var (
 	categories = []Category{Paid, Granted}
 	statuses   = []Status{StatusPending, StatusSettled, StatusFailed, StatusExpired}
-	entryTypes = []EntryType{EntryGrant, EntryDebit, EntryVoid, EntryRefund, EntryExpiry, EntryAdjustment, EntrySettlement}
+	entryTypes = []EntryType{EntryTopUp, EntryDebit, EntryVoid, EntryRefund, EntryExpiry, EntryAdjustment, EntrySettlement}
 )
 
 // debitTypeCode is EntryDebit's code in the type column; schema v3's partial
@@ -85,10 +86,8 @@ func init() {
 }
 
 func indexOf[T comparable](list []T, v T) int {
-	for i, x := range list {
-		if x == v {
-			return i
-		}
+	if i := slices.Index(list, v); i >= 0 {
+		return i
 	}
 	panic(fmt.Sprintf("ledger: unknown value %v", v))
 }

@@ -181,7 +181,9 @@ func (s *SQLStore) keyParams() string {
 	return s.keyMatch(s.d.Placeholder(1), s.d.Placeholder(2))
 }
 
-// flush writes what the batch's operations produced.
+// flush writes what the batch changed in the wallets named, in one
+// transaction: every table with one multi-row statement per chunk. The
+// failpoints between steps let the crash tests stop it part way.
 func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states map[string]*walletState, now int64) error {
 	var ws []*walletState // the wallets found, in name order
 	for _, n := range names {
@@ -189,20 +191,48 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 			ws = append(ws, w)
 		}
 	}
-	// 1. entries
+	var rows []any // reused by every step
+	steps := []struct {
+		failpoint string
+		write     func() error
+	}{
+		{"after-entries", func() (err error) { rows, err = s.writeEntries(ctx, tx, ws, rows); return }},
+		{"", func() error { return s.writeEntryStatuses(ctx, tx, ws) }},
+		{"after-grants", func() (err error) { rows, err = s.writeNewGrants(ctx, tx, ws, rows); return }},
+		{"", func() (err error) { rows, err = s.writeChangedGrants(ctx, tx, ws, rows); return }},
+		{"after-allocations", func() (err error) { rows, err = s.writeAllocations(ctx, tx, ws, rows); return }},
+		{"after-wallets", func() (err error) { rows, err = s.writeWallets(ctx, tx, ws, rows, now); return }},
+		{"", func() (err error) { rows, err = s.writeRollups(ctx, tx, ws, rows); return }},
+	}
+	for _, step := range steps {
+		if err := step.write(); err != nil {
+			return err
+		}
+		if step.failpoint != "" {
+			if err := s.failpoint(step.failpoint); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// writeEntries inserts the new entries, numbering them (and the new grants
+// they created) first.
+func (s *SQLStore) writeEntries(ctx context.Context, tx *sql.Tx, ws []*walletState, rows []any) ([]any, error) {
 	type seqKey struct{ wallet, seq int64 }
 	newEntries := map[seqKey]*entryRow{}
-	var rows []any
+	rows = rows[:0]
 	n := 0
 	for _, w := range ws {
 		n += len(w.newEntries)
 	}
 	if err := s.numberGrants(ctx, tx, ws); err != nil {
-		return err
+		return rows, err
 	}
 	id, err := s.takeIDs(ctx, tx, "entries", &s.lastEntryID, n)
 	if err != nil {
-		return err
+		return rows, err
 	}
 	for _, w := range ws {
 		for _, e := range w.newEntries {
@@ -230,6 +260,7 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 	if s.d.SingleWriter {
 		err = s.insertRows(ctx, tx, entryInsert+`, id)`, 21, rows, "", "", nil)
 	} else {
+		// ids come from the database's sequence: read them back
 		err = s.insertRows(ctx, tx, entryInsert+`)`, 20, rows, "", "id, wallet_id, seq", func(r *sql.Rows) error {
 			var id, wid, seq int64
 			if err := r.Scan(&id, &wid, &seq); err != nil {
@@ -240,12 +271,14 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 		})
 	}
 	if err != nil {
-		return fmt.Errorf("ledger: writing entries: %w", err)
+		return rows, fmt.Errorf("ledger: writing entries: %w", err)
 	}
-	if err := s.failpoint("after-entries"); err != nil {
-		return err
-	}
-	// 2. status changes of earlier entries (payments)
+	return rows, nil
+}
+
+// writeEntryStatuses updates the status of earlier entries a payment
+// settled or failed.
+func (s *SQLStore) writeEntryStatuses(ctx context.Context, tx *sql.Tx, ws []*walletState) error {
 	for _, w := range ws {
 		for _, e := range w.entries {
 			if e.statusDirty && !e.isNew {
@@ -259,25 +292,39 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 			}
 		}
 	}
-	// 3. grants: new ones (numbered above), then changed ones
+	return nil
+}
+
+const grantInsert = `INSERT INTO grants (id, wallet_id, entry_id, entry_key, category, original, remaining, priority, effective_at, expires_at, origins, endpoints, status, activated, settled_at, created_at, live)`
+
+// appendGrant appends a grant's row (grantInsert's columns) to rows.
+func appendGrant(rows []any, w *walletState, g *grantRow, entryID int64, entryKey string) []any {
+	return append(rows, g.id, w.id, entryID, entryKey, indexOf(categories, g.category), g.original, g.remaining, g.priority,
+		g.effectiveAt, nullTime(g.expiresAt), joinList(g.applies.Origins), joinList(g.applies.Endpoints),
+		indexOf(statuses, g.status), b2i(g.activated), nullTime(g.settledAt), g.createdAt, b2i(g.live()))
+}
+
+// writeNewGrants inserts the grants this batch created (numbered with
+// their entries).
+func (s *SQLStore) writeNewGrants(ctx context.Context, tx *sql.Tx, ws []*walletState, rows []any) ([]any, error) {
 	rows = rows[:0]
 	for _, w := range ws {
 		for _, g := range w.grants {
-			if !g.isNew {
-				continue
+			if g.isNew {
+				rows = appendGrant(rows, w, g, g.entry.id, g.entry.key)
 			}
-			rows = append(rows, []any{g.id, w.id, g.entry.id, g.entry.key, indexOf(categories, g.category), g.original, g.remaining, g.priority, g.effectiveAt, nullTime(g.expiresAt),
-				joinList(g.applies.Origins), joinList(g.applies.Endpoints), indexOf(statuses, g.status), b2i(g.activated),
-				nullTime(g.settledAt), g.createdAt, b2i(g.live())}...)
 		}
 	}
-	if err := s.insertRows(ctx, tx, `INSERT INTO grants (id, wallet_id, entry_id, entry_key, category, original, remaining, priority, effective_at, expires_at, origins, endpoints, status, activated, settled_at, created_at, live)`,
-		17, rows, "", "", nil); err != nil {
-		return fmt.Errorf("ledger: writing grants: %w", err)
+	if err := s.insertRows(ctx, tx, grantInsert, 17, rows, "", "", nil); err != nil {
+		return rows, fmt.Errorf("ledger: writing grants: %w", err)
 	}
-	if err := s.failpoint("after-grants"); err != nil {
-		return err
-	}
+	return rows, nil
+}
+
+// writeChangedGrants updates every earlier grant the batch changed with one
+// statement (an upsert of whole rows on their id) rather than one UPDATE
+// each.
+func (s *SQLStore) writeChangedGrants(ctx context.Context, tx *sql.Tx, ws []*walletState, rows []any) ([]any, error) {
 	rows = rows[:0]
 	for _, w := range ws {
 		for _, g := range w.grants {
@@ -285,22 +332,22 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 				g.entryID, g.entryKey = g.entry.id, g.entry.key
 				continue
 			}
-			if !g.dirty {
-				continue
+			if g.dirty {
+				rows = appendGrant(rows, w, g, g.entryID, g.entryKey)
 			}
-			rows = append(rows, []any{g.id, w.id, g.entryID, g.entryKey, indexOf(categories, g.category), g.original, g.remaining, g.priority,
-				g.effectiveAt, nullTime(g.expiresAt), joinList(g.applies.Origins), joinList(g.applies.Endpoints),
-				indexOf(statuses, g.status), b2i(g.activated), nullTime(g.settledAt), g.createdAt, b2i(g.live())}...)
 		}
 	}
-	// One statement updates every changed grant (an upsert of whole rows on
-	// their id), rather than one UPDATE each.
-	if err := s.insertRows(ctx, tx, `INSERT INTO grants (id, wallet_id, entry_id, entry_key, category, original, remaining, priority, effective_at, expires_at, origins, endpoints, status, activated, settled_at, created_at, live)`,
-		17, rows, ` ON CONFLICT (id) DO UPDATE SET remaining = excluded.remaining, status = excluded.status, activated = excluded.activated, settled_at = excluded.settled_at, live = excluded.live`,
+	if err := s.insertRows(ctx, tx, grantInsert, 17, rows,
+		` ON CONFLICT (id) DO UPDATE SET remaining = excluded.remaining, status = excluded.status, activated = excluded.activated, settled_at = excluded.settled_at, live = excluded.live`,
 		"", nil); err != nil {
-		return fmt.Errorf("ledger: updating grants: %w", err)
+		return rows, fmt.Errorf("ledger: updating grants: %w", err)
 	}
-	// 4. allocations of entries that touched two or more grants
+	return rows, nil
+}
+
+// writeAllocations inserts what each new entry that touched two or more
+// grants took from each (one grant is in the entry's own row).
+func (s *SQLStore) writeAllocations(ctx context.Context, tx *sql.Tx, ws []*walletState, rows []any) ([]any, error) {
 	rows = rows[:0]
 	for _, w := range ws {
 		for _, e := range w.newEntries {
@@ -308,17 +355,19 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 				continue
 			}
 			for _, a := range e.allocs {
-				rows = append(rows, []any{e.id, a.grant.id, a.amount}...)
+				rows = append(rows, e.id, a.grant.id, a.amount)
 			}
 		}
 	}
 	if err := s.insertRows(ctx, tx, `INSERT INTO allocations (entry_id, grant_id, amount)`, 3, rows, "", "", nil); err != nil {
-		return fmt.Errorf("ledger: writing allocations: %w", err)
+		return rows, fmt.Errorf("ledger: writing allocations: %w", err)
 	}
-	if err := s.failpoint("after-allocations"); err != nil {
-		return err
-	}
-	// 5. wallet snapshots, all in one statement
+	return rows, nil
+}
+
+// writeWallets upserts the snapshot of every changed wallet in one
+// statement.
+func (s *SQLStore) writeWallets(ctx context.Context, tx *sql.Tx, ws []*walletState, rows []any, now int64) ([]any, error) {
 	rows = rows[:0]
 	for _, w := range ws {
 		if !w.dirty {
@@ -329,18 +378,21 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 		if nextExp != nil {
 			expAt, expCredits = micros(nextExp.At), int64(nextExp.Credits)
 		}
-		rows = append(rows, []any{w.id, w.name, w.currency, w.rate, w.overdraft, joinList(w.applies.Origins), joinList(w.applies.Endpoints),
-			nullTime(w.terminated), w.seq, w.debt, paid, granted, pending, next, expAt, expCredits, now, w.createdAt}...)
+		rows = append(rows, w.id, w.name, w.currency, w.rate, w.overdraft, joinList(w.applies.Origins), joinList(w.applies.Endpoints),
+			nullTime(w.terminated), w.seq, w.debt, paid, granted, pending, next, expAt, expCredits, now, w.createdAt)
 	}
 	if err := s.insertRows(ctx, tx, `INSERT INTO wallets (id, name, currency, rate, overdraft, origins, endpoints, terminated_at, seq, debt, paid, granted, pending, next_change, next_exp_at, next_exp_credits, computed_at, created_at)`,
 		18, rows, ` ON CONFLICT (id) DO UPDATE SET terminated_at = excluded.terminated_at, seq = excluded.seq, debt = excluded.debt, paid = excluded.paid, granted = excluded.granted, pending = excluded.pending, next_change = excluded.next_change, next_exp_at = excluded.next_exp_at, next_exp_credits = excluded.next_exp_credits, computed_at = excluded.computed_at`,
 		"", nil); err != nil {
-		return fmt.Errorf("ledger: updating wallets: %w", err)
+		return rows, fmt.Errorf("ledger: updating wallets: %w", err)
 	}
-	if err := s.failpoint("after-wallets"); err != nil {
-		return err
-	}
-	// 6. hourly rollups, in key order (two writers never wait on each other in a cycle)
+	return rows, nil
+}
+
+// writeRollups adds the batch's deltas to the hourly rollups and, summed by
+// day, to the daily ones (long reports read few rows). Keys go in order, so
+// two writers never wait on each other in a cycle.
+func (s *SQLStore) writeRollups(ctx context.Context, tx *sql.Tx, ws []*walletState, rows []any) ([]any, error) {
 	var keys []rollupKey
 	deltas := map[rollupKey]*rollupDelta{}
 	for _, w := range ws {
@@ -362,17 +414,10 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 		}
 		return a.endpoint < b.endpoint
 	})
-	rows = rows[:0]
-	for _, k := range keys {
-		d := deltas[k]
-		rows = append(rows, []any{k.wallet, k.hour, k.origin, k.endpoint, d.debited, d.credited, d.removed, d.count}...)
+	rows, err := s.upsertRollups(ctx, tx, "rollups", "hour", keys, deltas, rows)
+	if err != nil {
+		return rows, err
 	}
-	if err := s.insertRows(ctx, tx, `INSERT INTO rollups (wallet_id, hour, origin, endpoint, debited, credited, removed, count)`, 8, rows,
-		` ON CONFLICT (wallet_id, hour, origin, endpoint) DO UPDATE SET debited = rollups.debited + excluded.debited, credited = rollups.credited + excluded.credited, removed = rollups.removed + excluded.removed, count = rollups.count + excluded.count`,
-		"", nil); err != nil {
-		return fmt.Errorf("ledger: writing rollups: %w", err)
-	}
-	// the same deltas summed by day, so that long reports read few rows
 	var days []rollupKey
 	daily := map[rollupKey]*rollupDelta{}
 	for _, k := range keys {
@@ -383,22 +428,39 @@ func (s *SQLStore) flush(ctx context.Context, tx *sql.Tx, names []string, states
 		if dd == nil {
 			dd = &rollupDelta{}
 			daily[dk] = dd
-			days = append(days, dk)
+			days = append(days, dk) // still in key order: hours of a day are adjacent
 		}
 		dd.debited += d.debited
 		dd.credited += d.credited
 		dd.removed += d.removed
 		dd.count += d.count
 	}
+	return s.upsertRollups(ctx, tx, "rollups_daily", "day", days, daily, rows)
+}
+
+// rollupUpserts are the statement heads and conflict clauses of the hourly
+// and daily rollups, built once.
+var rollupUpserts = map[string][2]string{}
+
+func init() {
+	for table, period := range map[string]string{"rollups": "hour", "rollups_daily": "day"} {
+		rollupUpserts[table] = [2]string{
+			`INSERT INTO ` + table + ` (wallet_id, ` + period + `, origin, endpoint, debited, credited, removed, count)`,
+			` ON CONFLICT (wallet_id, ` + period + `, origin, endpoint) DO UPDATE SET debited = ` + table + `.debited + excluded.debited, credited = ` + table + `.credited + excluded.credited, removed = ` + table + `.removed + excluded.removed, count = ` + table + `.count + excluded.count`,
+		}
+	}
+}
+
+// upsertRollups adds deltas, in the order of keys, to a rollup table.
+func (s *SQLStore) upsertRollups(ctx context.Context, tx *sql.Tx, table, period string, keys []rollupKey, deltas map[rollupKey]*rollupDelta, rows []any) ([]any, error) {
 	rows = rows[:0]
-	for _, k := range days { // still in key order: hours of a day are adjacent
-		d := daily[k]
-		rows = append(rows, []any{k.wallet, k.hour, k.origin, k.endpoint, d.debited, d.credited, d.removed, d.count}...)
+	for _, k := range keys {
+		d := deltas[k]
+		rows = append(rows, k.wallet, k.hour, k.origin, k.endpoint, d.debited, d.credited, d.removed, d.count)
 	}
-	if err := s.insertRows(ctx, tx, `INSERT INTO rollups_daily (wallet_id, day, origin, endpoint, debited, credited, removed, count)`, 8, rows,
-		` ON CONFLICT (wallet_id, day, origin, endpoint) DO UPDATE SET debited = rollups_daily.debited + excluded.debited, credited = rollups_daily.credited + excluded.credited, removed = rollups_daily.removed + excluded.removed, count = rollups_daily.count + excluded.count`,
-		"", nil); err != nil {
-		return fmt.Errorf("ledger: writing daily rollups: %w", err)
+	stmt := rollupUpserts[table]
+	if err := s.insertRows(ctx, tx, stmt[0], 8, rows, stmt[1], "", nil); err != nil {
+		return rows, fmt.Errorf("ledger: writing %s (by %s): %w", table, period, err)
 	}
-	return nil
+	return rows, nil
 }

@@ -86,7 +86,7 @@ type EntryType string
 
 // Entry types.
 const (
-	EntryGrant      EntryType = "grant"
+	EntryTopUp      EntryType = "grant" // a top-up's entry: it opens grants (the name stored and served)
 	EntryDebit      EntryType = "debit"
 	EntryVoid       EntryType = "void"
 	EntryRefund     EntryType = "refund"
@@ -130,8 +130,9 @@ type WalletSpec struct {
 	AppliesTo      AppliesTo    // mutable
 }
 
-// GrantRequest adds paid and/or granted credits.
-type GrantRequest struct {
+// TopUpRequest adds paid and/or granted credits: a grant of each category
+// that has credits.
+type TopUpRequest struct {
 	Wallet      string
 	Key         string
 	Paid        money.Micros
@@ -360,8 +361,9 @@ type Writer interface {
 	OpenWallet(ctx context.Context, spec WalletSpec) error
 	Terminate(ctx context.Context, wallet string) (Result, error)
 
-	Grant(ctx context.Context, req GrantRequest) (Result, error)
-	// SettlePayment marks the pending payment of a grant or refund entry
+	// TopUp adds credits: one grant per category with credits.
+	TopUp(ctx context.Context, req TopUpRequest) (Result, error)
+	// SettlePayment marks the pending payment of a top-up or refund entry
 	// (by its key) paid (StatusSettled) or failed.
 	SettlePayment(ctx context.Context, wallet, key string, status Status) (Result, error)
 	Debit(ctx context.Context, req DebitRequest) (Result, error)

@@ -25,24 +25,36 @@ import (
 	"strings"
 )
 
+// walletCols are the columns scanWallet reads.
+const walletCols = `id, name, currency, rate, overdraft, origins, endpoints, terminated_at, seq, debt, created_at`
+
+// scanWallet reads a wallet's row (walletCols) with a Row's or Rows' Scan.
+func scanWallet(scan func(...any) error) (*walletState, error) {
+	w := &walletState{entries: map[string]*entryRow{}}
+	var origins, endpoints string
+	var terminated sql.NullInt64
+	if err := scan(&w.id, &w.name, &w.currency, &w.rate, &w.overdraft, &origins, &endpoints, &terminated, &w.seq, &w.debt, &w.createdAt); err != nil {
+		return nil, err
+	}
+	w.applies = AppliesTo{Origins: splitList(origins), Endpoints: splitList(endpoints)}
+	w.terminated = terminated.Int64
+	return w, nil
+}
+
 // loadWallet reads a wallet, locks it (where the dialect can), and loads its
 // live grants. It returns nil if there is no such wallet.
 func (s *SQLStore) loadWallet(ctx context.Context, tx *sql.Tx, name string) (*walletState, error) {
-	w := &walletState{name: name, entries: map[string]*entryRow{}}
-	var origins, endpoints string
-	var terminated sql.NullInt64
-	st, err := s.prep(ctx, tx, `SELECT id, currency, rate, overdraft, origins, endpoints, terminated_at, seq, debt, created_at FROM wallets WHERE name = ?`+s.d.LockWallets)
+	st, err := s.prep(ctx, tx, `SELECT `+walletCols+` FROM wallets WHERE name = ?`+s.d.LockWallets)
 	if err != nil {
 		return nil, err
 	}
-	if err := st.QueryRowContext(ctx, name).Scan(&w.id, &w.currency, &w.rate, &w.overdraft, &origins, &endpoints, &terminated, &w.seq, &w.debt, &w.createdAt); err != nil {
+	w, err := scanWallet(st.QueryRowContext(ctx, name).Scan)
+	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("ledger: loading wallet %s: %w", name, err)
 	}
-	w.applies = AppliesTo{Origins: splitList(origins), Endpoints: splitList(endpoints)}
-	w.terminated = terminated.Int64
 	return w, s.addGrants(ctx, tx, map[int64]*walletState{w.id: w}, `SELECT `+grantCols+`, g.wallet_id FROM grants g WHERE g.wallet_id = ? AND g.live = 1 ORDER BY g.id`, w.id)
 }
 
@@ -52,7 +64,7 @@ func (s *SQLStore) loadWallet(ctx context.Context, tx *sql.Tx, name string) (*wa
 func (s *SQLStore) loadBulk(ctx context.Context, tx *sql.Tx, names []string, keys map[string][]string) (map[string]*walletState, error) {
 	states := map[string]*walletState{}
 	byID := map[int64]*walletState{}
-	st, err := s.prep(ctx, tx, `SELECT id, name, currency, rate, overdraft, origins, endpoints, terminated_at, seq, debt, created_at FROM wallets WHERE name = ANY(?) ORDER BY name`+s.d.LockWallets)
+	st, err := s.prep(ctx, tx, `SELECT `+walletCols+` FROM wallets WHERE name = ANY(?) ORDER BY name`+s.d.LockWallets)
 	if err != nil {
 		return nil, err
 	}
@@ -62,15 +74,11 @@ func (s *SQLStore) loadBulk(ctx context.Context, tx *sql.Tx, names []string, key
 	}
 	var ids []int64
 	for rows.Next() {
-		w := &walletState{entries: map[string]*entryRow{}}
-		var origins, endpoints string
-		var terminated sql.NullInt64
-		if err := rows.Scan(&w.id, &w.name, &w.currency, &w.rate, &w.overdraft, &origins, &endpoints, &terminated, &w.seq, &w.debt, &w.createdAt); err != nil {
+		w, err := scanWallet(rows.Scan)
+		if err != nil {
 			rows.Close()
 			return nil, err
 		}
-		w.applies = AppliesTo{Origins: splitList(origins), Endpoints: splitList(endpoints)}
-		w.terminated = terminated.Int64
 		states[w.name] = w
 		byID[w.id] = w
 		ids = append(ids, w.id)
@@ -122,7 +130,7 @@ func (s *SQLStore) loadBulk(ctx context.Context, tx *sql.Tx, names []string, key
 			}
 			w.entries[e.key] = e
 			switch e.typ {
-			case EntryGrant, EntryAdjustment:
+			case EntryTopUp, EntryAdjustment:
 				grantEntries = append(grantEntries, e.id)
 			case EntryRefund:
 				if e.ref != "" && w.entries[e.ref] == nil {
@@ -290,7 +298,7 @@ func (s *SQLStore) followEntries(ctx context.Context, tx *sql.Tx, w *walletState
 	}
 	added := false
 	for _, e := range loaded {
-		if e.typ == EntryGrant || e.typ == EntryAdjustment {
+		if e.typ == EntryTopUp || e.typ == EntryAdjustment {
 			added = true
 			if err := s.addGrants(ctx, tx, map[int64]*walletState{w.id: w}, `SELECT `+grantCols+`, g.wallet_id FROM grants g WHERE g.entry_id = ?`, e.id); err != nil {
 				return err

@@ -91,10 +91,10 @@ func (s *SQLStore) keyed(ctx context.Context, wallet, key string, refs []string,
 	return s.write(ctx, wallet, append([]string{key}, refs...), apply)
 }
 
-// Grant adds credits.
-func (s *SQLStore) Grant(ctx context.Context, req GrantRequest) (Result, error) {
-	h := fingerprint(req, func(r *GrantRequest) { r.Key = "" })
-	return s.keyed(ctx, req.Wallet, req.Key, nil, func(w *walletState, now int64) (Result, error) { return w.grant(req, h, now) })
+// TopUp adds credits.
+func (s *SQLStore) TopUp(ctx context.Context, req TopUpRequest) (Result, error) {
+	h := fingerprint(req, func(r *TopUpRequest) { r.Key = "" })
+	return s.keyed(ctx, req.Wallet, req.Key, nil, func(w *walletState, now int64) (Result, error) { return w.topUp(req, h, now) })
 }
 
 // Debit consumes credits.

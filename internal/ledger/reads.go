@@ -323,12 +323,7 @@ func (s *SQLStore) page(ctx context.Context, q EntryQuery, payments bool) (Entry
 	if len(q.Types) > 0 {
 		var ph []string
 		for _, t := range q.Types {
-			i := -1
-			for j, x := range entryTypes {
-				if x == t {
-					i = j
-				}
-			}
+			i := slices.Index(entryTypes, t)
 			if i < 0 {
 				return EntryPage{}, fmt.Errorf("%w: unknown entry type %q", ErrInvalid, t)
 			}
@@ -345,12 +340,7 @@ func (s *SQLStore) page(ctx context.Context, q EntryQuery, payments bool) (Entry
 	if len(q.Statuses) > 0 {
 		var ph []string
 		for _, st := range q.Statuses {
-			i := -1
-			for j, x := range statuses {
-				if x == st {
-					i = j
-				}
-			}
+			i := slices.Index(statuses, st)
 			if i < 0 || st == StatusExpired {
 				return EntryPage{}, fmt.Errorf("%w: unknown status %q", ErrInvalid, st)
 			}

@@ -97,7 +97,7 @@ func sum(vs ...money.Micros) (money.Micros, error) {
 	return s, nil
 }
 
-func (w *walletState) grant(req GrantRequest, hash int64, now int64) (Result, error) {
+func (w *walletState) topUp(req TopUpRequest, hash int64, now int64) (Result, error) {
 	if r, done, err := w.begin(req.Key, hash); done {
 		return r, err
 	}
@@ -132,7 +132,7 @@ func (w *walletState) grant(req GrantRequest, hash int64, now int64) (Result, er
 		return Result{}, fmt.Errorf("%w: payment must be none, pending or paid", ErrInvalid)
 	}
 	e := &entryRow{
-		key: req.Key, hash: hash, typ: EntryGrant, status: status, credits: total, paid: req.Paid, granted: req.Granted,
+		key: req.Key, hash: hash, typ: EntryTopUp, status: status, credits: total, paid: req.Paid, granted: req.Granted,
 		description: req.Description, ts: now, appliedAt: now, payment: req.Payment != PaymentNone,
 	}
 	var blocks []*grantRow
@@ -239,7 +239,7 @@ func (w *walletState) void(req VoidRequest, hash int64, now int64) (Result, erro
 	var gs []*grantRow
 	if req.GrantKey != "" {
 		ge := w.entries[req.GrantKey]
-		if ge == nil || ge.typ != EntryGrant {
+		if ge == nil || ge.typ != EntryTopUp {
 			return Result{}, fmt.Errorf("%w: grant %q", ErrNotFound, req.GrantKey)
 		}
 		gs = w.eligible(now, func(g *grantRow) bool { return g.entryKey == req.GrantKey })
@@ -273,7 +273,7 @@ func (w *walletState) refund(req RefundRequest, hash int64, now int64) (Result, 
 		return Result{}, fmt.Errorf("%w: refund payment status must be pending, settled or failed", ErrInvalid)
 	}
 	ge := w.entries[req.GrantKey]
-	if ge == nil || ge.typ != EntryGrant {
+	if ge == nil || ge.typ != EntryTopUp {
 		return Result{}, fmt.Errorf("%w: grant %q", ErrNotFound, req.GrantKey)
 	}
 	var block *grantRow
@@ -360,7 +360,7 @@ func (w *walletState) settle(key string, status Status, now int64) (Result, erro
 		return Result{}, fmt.Errorf("%w: a payment settles as settled (paid) or failed", ErrInvalid)
 	}
 	target := w.entries[key]
-	if target == nil || (target.typ != EntryGrant && target.typ != EntryRefund) {
+	if target == nil || (target.typ != EntryTopUp && target.typ != EntryRefund) {
 		return Result{}, fmt.Errorf("%w: no grant or refund with key %q", ErrNotFound, key)
 	}
 	skey := "settle:" + key
@@ -394,7 +394,7 @@ func (w *walletState) settle(key string, status Status, now int64) (Result, erro
 	target.statusDirty = true
 	e := &entryRow{key: skey, typ: EntrySettlement, status: status, ref: key, ts: now, appliedAt: now}
 	switch target.typ {
-	case EntryGrant:
+	case EntryTopUp:
 		blocks := w.grantBlocks(key)
 		for _, g := range blocks {
 			g.status = status

@@ -226,7 +226,7 @@ func (s *SQLStore) Verify(ctx context.Context) (VerifyReport, error) {
 		switch {
 		case e.typ == EntryDebit:
 			add(e.wid, e.ts, e.origin, e.endpoint, func(d *rollupDelta) { d.debited -= e.credits; d.count++ })
-		case e.typ == EntryGrant && e.status == StatusSettled && !settled[fmt.Sprint(e.wid, "/", e.key)]:
+		case e.typ == EntryTopUp && e.status == StatusSettled && !settled[fmt.Sprint(e.wid, "/", e.key)]:
 			add(e.wid, e.ts, "", "", func(d *rollupDelta) { d.credited += e.credits })
 		case e.typ == EntrySettlement && e.credits > 0, e.typ == EntryAdjustment && e.credits > 0:
 			add(e.wid, e.ts, "", "", func(d *rollupDelta) { d.credited += e.credits })

@@ -36,7 +36,7 @@ func TestLedgerVerifyCommand(t *testing.T) {
 	if err := s.OpenWallet(t.Context(), ledger.WalletSpec{Wallet: "team-a/main", Currency: "USD", Rate: 10_000}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Grant(t.Context(), ledger.GrantRequest{Wallet: "team-a/main", Key: "g", Paid: 5_000_000, Priority: 50}); err != nil {
+	if _, err := s.TopUp(t.Context(), ledger.TopUpRequest{Wallet: "team-a/main", Key: "g", Paid: 5_000_000, Priority: 50}); err != nil {
 		t.Fatal(err)
 	}
 	var out, errOut bytes.Buffer

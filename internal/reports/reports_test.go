@@ -78,12 +78,12 @@ func reportSpecs(backend func() ledger.Store) {
 		Expect(store.OpenWallet(ctx, ledger.WalletSpec{Wallet: "team-a/main", Currency: "USD", Rate: m("0.01")})).To(Succeed())
 		Expect(store.OpenWallet(ctx, ledger.WalletSpec{Wallet: "team-a/spare", Currency: "EUR", Rate: m("1")})).To(Succeed())
 		Expect(store.OpenWallet(ctx, ledger.WalletSpec{Wallet: "team-b/main", Currency: "USD", Rate: m("0.01")})).To(Succeed())
-		_, err := store.Grant(ctx, ledger.GrantRequest{Wallet: "team-a/main", Key: "card-1", Paid: m("1000"), Priority: 50, Payment: ledger.PaymentPending})
+		_, err := store.TopUp(ctx, ledger.TopUpRequest{Wallet: "team-a/main", Key: "card-1", Paid: m("1000"), Priority: 50, Payment: ledger.PaymentPending})
 		Expect(err).NotTo(HaveOccurred())
 		_, err = store.SettlePayment(ctx, "team-a/main", "card-1", ledger.StatusSettled)
 		Expect(err).NotTo(HaveOccurred())
 		exp := time.Now().Add(30 * 24 * time.Hour)
-		_, err = store.Grant(ctx, ledger.GrantRequest{Wallet: "team-a/main", Key: "promo", Granted: m("500"), Priority: 50, ExpiresAt: &exp})
+		_, err = store.TopUp(ctx, ledger.TopUpRequest{Wallet: "team-a/main", Key: "promo", Granted: m("500"), Priority: 50, ExpiresAt: &exp})
 		Expect(err).NotTo(HaveOccurred())
 		start = time.Now()
 		for i := range nDebit {
@@ -99,7 +99,7 @@ func reportSpecs(backend func() ledger.Store) {
 		Expect(err).NotTo(HaveOccurred())
 		_, err = store.Refund(ctx, ledger.RefundRequest{Wallet: "team-a/main", Key: "refund-2", Credits: m("5"), GrantKey: "card-1", Payment: ledger.StatusFailed})
 		Expect(err).NotTo(HaveOccurred())
-		_, err = store.Grant(ctx, ledger.GrantRequest{Wallet: "team-b/main", Key: "g", Paid: m("7"), Priority: 50})
+		_, err = store.TopUp(ctx, ledger.TopUpRequest{Wallet: "team-b/main", Key: "g", Paid: m("7"), Priority: 50})
 		Expect(err).NotTo(HaveOccurred())
 	})
 
@@ -350,7 +350,7 @@ spec:
 
 	It("records a batch of thousands of events in one request, each once", func() {
 		Expect(store.OpenWallet(suiteCtx, ledger.WalletSpec{Wallet: "team-b/bulk", Currency: "USD", Rate: m("1")})).To(Succeed())
-		_, err := store.Grant(suiteCtx, ledger.GrantRequest{Wallet: "team-b/bulk", Key: "g", Paid: m("2999.5"), Priority: 50})
+		_, err := store.TopUp(suiteCtx, ledger.TopUpRequest{Wallet: "team-b/bulk", Key: "g", Paid: m("2999.5"), Priority: 50})
 		Expect(err).NotTo(HaveOccurred())
 		events := make([]map[string]any, 3000)
 		for i := range events {

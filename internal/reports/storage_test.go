@@ -141,7 +141,7 @@ func TestCSVPagesThroughEveryEntry(t *testing.T) {
 	if err := s.OpenWallet(ctx, ledger.WalletSpec{Wallet: "ns/w", Currency: "EUR", Rate: money.MustParse("0.5")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Grant(ctx, ledger.GrantRequest{Wallet: "ns/w", Key: "g", Paid: money.MustParse("10000"), Priority: 50}); err != nil {
+	if _, err := s.TopUp(ctx, ledger.TopUpRequest{Wallet: "ns/w", Key: "g", Paid: money.MustParse("10000"), Priority: 50}); err != nil {
 		t.Fatal(err)
 	}
 	n := 2*csvPageSize + 17
@@ -183,7 +183,7 @@ func TestHistoryListing(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 5 {
-		if _, err := s.Grant(ctx, ledger.GrantRequest{Wallet: "ns/w", Key: fmt.Sprint("g", i), Paid: money.MustParse("1"), Priority: 50}); err != nil {
+		if _, err := s.TopUp(ctx, ledger.TopUpRequest{Wallet: "ns/w", Key: fmt.Sprint("g", i), Paid: money.MustParse("1"), Priority: 50}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -248,7 +248,7 @@ func TestBalanceGetAndList(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.Grant(ctx, ledger.GrantRequest{Wallet: "a/x", Key: "g", Paid: money.MustParse("12.5"), Priority: 50}); err != nil {
+	if _, err := s.TopUp(ctx, ledger.TopUpRequest{Wallet: "a/x", Key: "g", Paid: money.MustParse("12.5"), Priority: 50}); err != nil {
 		t.Fatal(err)
 	}
 	r := newBalanceREST(s, time.Now)
@@ -334,7 +334,7 @@ func TestCSVAbortsWhenTheExportFailsPartWay(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range csvPageSize + 1 {
-		if _, err := s.Grant(ctx, ledger.GrantRequest{Wallet: "ns/w", Key: fmt.Sprint("g", i), Paid: money.MustParse("1"), Priority: 50}); err != nil {
+		if _, err := s.TopUp(ctx, ledger.TopUpRequest{Wallet: "ns/w", Key: fmt.Sprint("g", i), Paid: money.MustParse("1"), Priority: 50}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -67,7 +67,7 @@ func (r *transactionREST) GetSingularName() string { return "transaction" }
 var entryTypes = map[string]ledger.EntryType{}
 
 func init() {
-	for _, t := range []ledger.EntryType{ledger.EntryGrant, ledger.EntryDebit, ledger.EntryVoid, ledger.EntryRefund, ledger.EntryExpiry, ledger.EntryAdjustment, ledger.EntrySettlement} {
+	for _, t := range []ledger.EntryType{ledger.EntryTopUp, ledger.EntryDebit, ledger.EntryVoid, ledger.EntryRefund, ledger.EntryExpiry, ledger.EntryAdjustment, ledger.EntrySettlement} {
 		entryTypes[string(t)] = t
 	}
 }

@@ -113,24 +113,24 @@ func Run(t *testing.T, open Opener) {
 	t.Run("GrantIsIdempotent", func(t *testing.T) {
 		f := newFixture(t, open)
 		f.open("w", "0")
-		r1 := f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "g1", Paid: m("100"), Priority: 50}))
-		r2 := f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "g1", Paid: m("100"), Priority: 50}))
+		r1 := f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "g1", Paid: m("100"), Priority: 50}))
+		r2 := f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "g1", Paid: m("100"), Priority: 50}))
 		if !r2.Replayed || r2.EntryID != r1.EntryID || r2.Seq != r1.Seq || r1.Replayed {
 			t.Fatalf("repeat: %+v then %+v", r1, r2)
 		}
 		f.balance("w", "100")
 		e, err := f.s.Entry(ctx, "w", "g1")
-		if err != nil || e.ID != r1.EntryID || e.Credits != m("100") || e.Type != ledger.EntryGrant {
+		if err != nil || e.ID != r1.EntryID || e.Credits != m("100") || e.Type != ledger.EntryTopUp {
 			t.Fatalf("Entry(g1) = %+v, %v", e, err)
 		}
 		_, err = f.s.Entry(ctx, "w", "nope")
 		expectErr(t, err, ledger.ErrNotFound)
-		_, err = f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "g1", Paid: m("101"), Priority: 50})
+		_, err = f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "g1", Paid: m("101"), Priority: 50})
 		expectErr(t, err, ledger.ErrConflict)
 		f.balance("w", "100")
-		_, err = f.s.Grant(ctx, ledger.GrantRequest{Wallet: "nope", Key: "g1", Paid: m("1"), Priority: 50})
+		_, err = f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "nope", Key: "g1", Paid: m("1"), Priority: 50})
 		expectErr(t, err, ledger.ErrWalletNotFound)
-		_, err = f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "g2", Priority: 50})
+		_, err = f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "g2", Priority: 50})
 		expectErr(t, err, ledger.ErrInvalid)
 		f.verify()
 	})
@@ -140,12 +140,12 @@ func Run(t *testing.T, open Opener) {
 		f.open("w", "0")
 		now := f.clock.Now()
 		// priority first; then soonest expiry; then granted before paid; then oldest.
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "old-paid", Paid: m("10"), Priority: 50}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "old-paid", Paid: m("10"), Priority: 50}))
 		f.clock.Advance(time.Second)
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "new-paid", Paid: m("10"), Priority: 50}))
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "granted", Granted: m("10"), Priority: 50}))
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "expiring", Paid: m("10"), Priority: 50, ExpiresAt: tp(now.Add(48 * time.Hour))}))
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "urgent", Paid: m("10"), Priority: 10, ExpiresAt: tp(now.Add(96 * time.Hour))}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "new-paid", Paid: m("10"), Priority: 50}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "granted", Granted: m("10"), Priority: 50}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "expiring", Paid: m("10"), Priority: 50, ExpiresAt: tp(now.Add(48 * time.Hour))}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "urgent", Paid: m("10"), Priority: 10, ExpiresAt: tp(now.Add(96 * time.Hour))}))
 		f.balance("w", "50")
 		// 10 from urgent, 10 from expiring, 10 from granted, 5 from old-paid
 		r := f.must(f.s.Debit(ctx, ledger.DebitRequest{Wallet: "w", Key: "d1", Credits: m("35"), Origin: "api"}))
@@ -165,7 +165,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("InsufficientBalanceWritesNothing", func(t *testing.T) {
 		f := newFixture(t, open)
 		f.open("w", "0")
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "g", Granted: m("5"), Priority: 50}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "g", Granted: m("5"), Priority: 50}))
 		before, _ := f.s.Balance(ctx, "w")
 		_, err := f.s.Debit(ctx, ledger.DebitRequest{Wallet: "w", Key: "d", Credits: m("5.000001"), Origin: "api"})
 		expectErr(t, err, ledger.ErrInsufficientBalance)
@@ -174,7 +174,7 @@ func Run(t *testing.T, open Opener) {
 			t.Fatalf("a refused debit wrote entries: seq %d -> %d", before.Sequence, after.Sequence)
 		}
 		// the key was not consumed: the same debit applies once there is enough
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "g2", Granted: m("1"), Priority: 50}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "g2", Granted: m("1"), Priority: 50}))
 		f.must(f.s.Debit(ctx, ledger.DebitRequest{Wallet: "w", Key: "d", Credits: m("5.000001"), Origin: "api"}))
 		f.balance("w", "0.999999")
 		f.verify()
@@ -183,7 +183,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("OverdraftDebtRepaidByNextGrant", func(t *testing.T) {
 		f := newFixture(t, open)
 		f.open("w", "20")
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "g", Paid: m("10"), Priority: 50}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "g", Paid: m("10"), Priority: 50}))
 		f.must(f.s.Debit(ctx, ledger.DebitRequest{Wallet: "w", Key: "d1", Credits: m("25"), Origin: "api"}))
 		b := f.balance("w", "-15")
 		if b.Debt != m("15") || b.Paid != 0 {
@@ -193,7 +193,7 @@ func Run(t *testing.T, open Opener) {
 		expectErr(t, err, ledger.ErrInsufficientBalance)
 		f.must(f.s.Debit(ctx, ledger.DebitRequest{Wallet: "w", Key: "d3", Credits: m("5"), Origin: "api"}))
 		f.balance("w", "-20")
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "g2", Granted: m("30"), Priority: 50}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "g2", Granted: m("30"), Priority: 50}))
 		b = f.balance("w", "10")
 		if b.Debt != 0 || b.Granted != m("10") {
 			t.Fatalf("after repayment: debt %s granted %s", b.Debt, b.Granted)
@@ -205,8 +205,8 @@ func Run(t *testing.T, open Opener) {
 		f := newFixture(t, open)
 		f.open("w", "0")
 		now := f.clock.Now()
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "promo", Granted: m("50"), Priority: 50, ExpiresAt: tp(now.Add(time.Hour))}))
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "later", Paid: m("20"), Priority: 50, EffectiveAt: now.Add(2 * time.Hour)}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "promo", Granted: m("50"), Priority: 50, ExpiresAt: tp(now.Add(time.Hour))}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "later", Paid: m("20"), Priority: 50, EffectiveAt: now.Add(2 * time.Hour)}))
 		b := f.balance("w", "50")
 		if b.NextExpiration == nil || b.NextExpiration.Credits != m("50") || !b.NextExpiration.At.Equal(now.Add(time.Hour)) {
 			t.Fatalf("next expiration %+v", b.NextExpiration)
@@ -239,7 +239,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("PendingPayment", func(t *testing.T) {
 		f := newFixture(t, open)
 		f.open("w", "0")
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "card", Paid: m("100"), Priority: 50, Payment: ledger.PaymentPending}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "card", Paid: m("100"), Priority: 50, Payment: ledger.PaymentPending}))
 		b := f.balance("w", "0")
 		if b.Pending != m("100") {
 			t.Fatalf("pending %s", b.Pending)
@@ -256,7 +256,7 @@ func Run(t *testing.T, open Opener) {
 		}
 		_, err = f.s.SettlePayment(ctx, "w", "card", ledger.StatusFailed)
 		expectErr(t, err, ledger.ErrConflict)
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "card2", Paid: m("7"), Priority: 50, Payment: ledger.PaymentPending}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "card2", Paid: m("7"), Priority: 50, Payment: ledger.PaymentPending}))
 		f.must(f.s.SettlePayment(ctx, "w", "card2", ledger.StatusFailed))
 		b = f.balance("w", "100")
 		if b.Pending != 0 {
@@ -272,8 +272,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("VoidRefundAdjust", func(t *testing.T) {
 		f := newFixture(t, open)
 		f.open("w", "0")
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "buy", Paid: m("100"), Granted: m("10"), Priority: 50, Payment: ledger.PaymentPaid}))
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "promo", Granted: m("20"), Priority: 50}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "buy", Paid: m("100"), Granted: m("10"), Priority: 50, Payment: ledger.PaymentPaid}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "promo", Granted: m("20"), Priority: 50}))
 		f.must(f.s.Void(ctx, ledger.VoidRequest{Wallet: "w", Key: "v1", Credits: m("15"), GrantKey: "promo"}))
 		f.balance("w", "115")
 		_, err := f.s.Void(ctx, ledger.VoidRequest{Wallet: "w", Key: "v2", Credits: m("6"), GrantKey: "promo"})
@@ -301,8 +301,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("AppliesTo", func(t *testing.T) {
 		f := newFixture(t, open)
 		f.open("w", "0")
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "api-only", Granted: m("10"), Priority: 1, AppliesTo: ledger.AppliesTo{Origins: []string{"api"}}}))
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "general", Paid: m("10"), Priority: 50}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "api-only", Granted: m("10"), Priority: 1, AppliesTo: ledger.AppliesTo{Origins: []string{"api"}}}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "general", Paid: m("10"), Priority: 50}))
 		f.must(f.s.Debit(ctx, ledger.DebitRequest{Wallet: "w", Key: "batch", Credits: m("4"), Origin: "batch"}))
 		got := f.remaining("w")
 		if got["api-only/granted"] != "10" || got["general/paid"] != "6" {
@@ -321,17 +321,17 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Terminate", func(t *testing.T) {
 		f := newFixture(t, open)
 		f.open("w", "0")
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "g", Paid: m("10"), Priority: 50}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "g", Paid: m("10"), Priority: 50}))
 		f.must(f.s.Terminate(ctx, "w"))
 		b := f.balance("w", "0")
 		if !b.Terminated {
 			t.Fatal("not terminated")
 		}
-		_, err := f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "g2", Paid: m("10"), Priority: 50})
+		_, err := f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "g2", Paid: m("10"), Priority: 50})
 		expectErr(t, err, ledger.ErrWalletTerminated)
 		_, err = f.s.Debit(ctx, ledger.DebitRequest{Wallet: "w", Key: "d", Credits: m("1"), Origin: "api"})
 		expectErr(t, err, ledger.ErrWalletTerminated)
-		r := f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "g", Paid: m("10"), Priority: 50}))
+		r := f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "g", Paid: m("10"), Priority: 50}))
 		if !r.Replayed {
 			t.Fatal("an applied key is still recognised after termination")
 		}
@@ -345,7 +345,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("HistoryPagination", func(t *testing.T) {
 		f := newFixture(t, open)
 		f.open("w", "0")
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "g", Paid: m("1000"), Priority: 50}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "g", Paid: m("1000"), Priority: 50}))
 		for i := range 25 {
 			f.must(f.s.Debit(ctx, ledger.DebitRequest{Wallet: "w", Key: fmt.Sprint("d", i), Credits: m("1"), Origin: "api"}))
 		}
@@ -381,7 +381,7 @@ func Run(t *testing.T, open Opener) {
 		f.open("ns/a", "0")
 		f.open("ns/b", "0")
 		f.open("other/a", "0")
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "ns/a", Key: "g", Paid: m("1000"), Priority: 50}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "ns/a", Key: "g", Paid: m("1000"), Priority: 50}))
 		start := f.clock.Now()
 		for i := range 12 {
 			origin := "api"
@@ -425,8 +425,8 @@ func Run(t *testing.T, open Opener) {
 		f := newFixture(t, open)
 		f.open("a", "0")
 		f.open("b", "0")
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "a", Key: "g", Paid: m("10"), Priority: 50}))
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "b", Key: "g", Paid: m("1200"), Priority: 50}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "a", Key: "g", Paid: m("10"), Priority: 50}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "b", Key: "g", Paid: m("1200"), Priority: 50}))
 		var reqs []ledger.DebitRequest
 		// a: 4 + 4 fit, the third 4 does not, the 2 after it does: order is kept.
 		for i, c := range []string{"4", "4", "4", "2"} {
@@ -466,7 +466,7 @@ func Run(t *testing.T, open Opener) {
 		f := newFixture(t, open)
 		f.open("w", "0")
 		start := f.clock.Now() // Monday 10:00
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "g", Paid: m("1000"), Priority: 50}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "g", Paid: m("1000"), Priority: 50}))
 		f.clock.Advance(72 * time.Hour) // Thursday
 		f.must(f.s.Debit(ctx, ledger.DebitRequest{Wallet: "w", Key: "d1", Credits: m("1.5"), Origin: "api", Endpoint: "/chat", Timestamp: start.Add(time.Hour)}))
 		f.must(f.s.Debit(ctx, ledger.DebitRequest{Wallet: "w", Key: "d2", Credits: m("2"), Origin: "api", Endpoint: "/embed", Timestamp: start.Add(25 * time.Hour)}))
@@ -516,7 +516,7 @@ func Run(t *testing.T, open Opener) {
 		f := newFixture(t, open)
 		f.open("w", "0")
 		t0 := f.clock.Now()
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "g", Paid: m("100"), Priority: 50, ExpiresAt: tp(t0.Add(10 * time.Hour))}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "g", Paid: m("100"), Priority: 50, ExpiresAt: tp(t0.Add(10 * time.Hour))}))
 		f.clock.Advance(time.Hour)
 		f.must(f.s.Debit(ctx, ledger.DebitRequest{Wallet: "w", Key: "d", Credits: m("30"), Origin: "api"}))
 		f.clock.Advance(time.Hour)
@@ -534,7 +534,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("ConcurrentWriters", func(t *testing.T) {
 		f := newFixture(t, open)
 		f.open("hot", "0")
-		f.must(f.s.Grant(ctx, ledger.GrantRequest{Wallet: "hot", Key: "g", Paid: m("1000"), Priority: 50}))
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "hot", Key: "g", Paid: m("1000"), Priority: 50}))
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		var errs []error

@@ -47,7 +47,7 @@ func crashSetup(t *testing.T, s ledger.Store) {
 		t.Fatal(err)
 	}
 	for _, err := range []error{
-		second(s.Grant(c, ledger.GrantRequest{Wallet: "w", Key: "g1", Paid: m("10"), Priority: 50})),
+		second(s.TopUp(c, ledger.TopUpRequest{Wallet: "w", Key: "g1", Paid: m("10"), Priority: 50})),
 		second(s.Debit(c, ledger.DebitRequest{Wallet: "w", Key: "d1", Credits: m("15"), Origin: "api"})),
 	} {
 		if err != nil {
@@ -58,7 +58,7 @@ func crashSetup(t *testing.T, s ledger.Store) {
 
 func second[T any](_ T, err error) error { return err }
 
-var crashGrant = ledger.GrantRequest{Wallet: "w", Key: "g2", Paid: m("30"), Granted: m("20"), Priority: 50}
+var crashGrant = ledger.TopUpRequest{Wallet: "w", Key: "g2", Paid: m("30"), Granted: m("20"), Priority: 50}
 
 // checkAfterCrash reopens the ledger after a write died at step, checks that
 // nothing is half written, retries the write and checks it applied once.
@@ -81,14 +81,14 @@ func checkAfterCrash(t *testing.T, s ledger.Store, step string) {
 	if b.Available != want {
 		t.Fatalf("after a crash at %s: balance %s, want %s", step, b.Available, want)
 	}
-	r, err := s.Grant(c, crashGrant)
+	r, err := s.TopUp(c, crashGrant)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Replayed != committed {
 		t.Fatalf("retry after a crash at %s: replayed = %v, want %v", step, r.Replayed, committed)
 	}
-	r, err = s.Grant(c, crashGrant)
+	r, err = s.TopUp(c, crashGrant)
 	if err != nil || !r.Replayed {
 		t.Fatalf("second retry: %+v %v", r, err)
 	}
@@ -121,7 +121,7 @@ func RunAbandon(t *testing.T, open OpenerWithOptions) {
 			defer s.Close()
 			crashSetup(t, s)
 			armed = true
-			_, err := s.Grant(context.Background(), crashGrant)
+			_, err := s.TopUp(context.Background(), crashGrant)
 			if step != "after-commit" && !errors.Is(err, errAbandon) {
 				t.Fatalf("the write did not fail at %s: %v", step, err)
 			}
@@ -185,7 +185,7 @@ func CrashChild(open DSNOpener) {
 		fmt.Fprintln(os.Stderr, "crash child:", err)
 		os.Exit(2)
 	}
-	_, err = s.Grant(context.Background(), crashGrant)
+	_, err = s.TopUp(context.Background(), crashGrant)
 	fmt.Fprintln(os.Stderr, "crash child: the write returned instead of dying:", err)
 	os.Exit(2)
 }

@@ -267,7 +267,7 @@ func (m *model) write(name string, now time.Time, payload, key string, fn func(w
 	return mResult{balance: e.balance, entryKey: e.key}, nil
 }
 
-func (m *model) grant(r ledger.GrantRequest, now time.Time) (mResult, error) {
+func (m *model) topUp(r ledger.TopUpRequest, now time.Time) (mResult, error) {
 	key := r.Key
 	r.Key = ""
 	return m.write(r.Wallet, now, payloadOf(r), key, func(w *mWallet) (*mEntry, error) {
@@ -283,7 +283,7 @@ func (m *model) grant(r ledger.GrantRequest, now time.Time) (mResult, error) {
 		if r.ExpiresAt != nil {
 			exp = *r.ExpiresAt
 		}
-		e := w.add(&mEntry{key: key, typ: ledger.EntryGrant, status: status, credits: r.Paid + r.Granted, payload: payloadOf(r)}, now)
+		e := w.add(&mEntry{key: key, typ: ledger.EntryTopUp, status: status, credits: r.Paid + r.Granted, payload: payloadOf(r)}, now)
 		var blocks []*mGrant
 		for _, b := range []struct {
 			c ledger.Category
@@ -335,7 +335,7 @@ func (m *model) void(r ledger.VoidRequest, now time.Time) (mResult, error) {
 	return m.write(r.Wallet, now, payloadOf(r), key, func(w *mWallet) (*mEntry, error) {
 		ok := func(*mGrant) bool { return true }
 		if r.GrantKey != "" {
-			if ge := w.entry(r.GrantKey); ge == nil || ge.typ != ledger.EntryGrant {
+			if ge := w.entry(r.GrantKey); ge == nil || ge.typ != ledger.EntryTopUp {
 				return nil, ledger.ErrNotFound
 			}
 			ok = func(g *mGrant) bool { return g.key == r.GrantKey }
@@ -361,7 +361,7 @@ func (m *model) refund(r ledger.RefundRequest, now time.Time) (mResult, error) {
 	key := r.Key
 	r.Key = ""
 	return m.write(r.Wallet, now, payloadOf(r), key, func(w *mWallet) (*mEntry, error) {
-		if ge := w.entry(r.GrantKey); ge == nil || ge.typ != ledger.EntryGrant {
+		if ge := w.entry(r.GrantKey); ge == nil || ge.typ != ledger.EntryTopUp {
 			return nil, ledger.ErrNotFound
 		}
 		b := w.paidBlock(r.GrantKey)
@@ -410,7 +410,7 @@ func (m *model) settle(name, key string, status ledger.Status, now time.Time) (m
 	}
 	w.normalize(now)
 	t := w.entry(key)
-	if t == nil || (t.typ != ledger.EntryGrant && t.typ != ledger.EntryRefund) {
+	if t == nil || (t.typ != ledger.EntryTopUp && t.typ != ledger.EntryRefund) {
 		return mResult{}, ledger.ErrNotFound
 	}
 	if s := w.entry("settle:" + key); s != nil {
@@ -430,7 +430,7 @@ func (m *model) settle(name, key string, status ledger.Status, now time.Time) (m
 	}
 	t.status = status
 	e := &mEntry{key: "settle:" + key, typ: ledger.EntrySettlement, status: status, ref: key}
-	if t.typ == ledger.EntryGrant {
+	if t.typ == ledger.EntryTopUp {
 		var blocks []*mGrant
 		for _, g := range w.grants {
 			if g.key == key {

@@ -129,7 +129,7 @@ func (g *gen) next() op {
 	}
 	switch {
 	case r < 22:
-		req := ledger.GrantRequest{Wallet: g.wallet, Key: g.key(), Priority: []int{10, 50, 90}[g.rng.IntN(3)]}
+		req := ledger.TopUpRequest{Wallet: g.wallet, Key: g.key(), Priority: []int{10, 50, 90}[g.rng.IntN(3)]}
 		switch g.rng.IntN(3) {
 		case 0:
 			req.Paid = g.amount()
@@ -153,7 +153,7 @@ func (g *gen) next() op {
 		}
 		req.Payment = []ledger.Payment{ledger.PaymentNone, ledger.PaymentNone, ledger.PaymentPending, ledger.PaymentPaid}[g.rng.IntN(4)]
 		g.grants = append(g.grants, req.Key)
-		o = op{"grant", func() (ledger.Result, error) { return g.s.Grant(ctx, req) }, func() (mResult, error) { return g.m.grant(req, now()) }}
+		o = op{"topUp", func() (ledger.Result, error) { return g.s.TopUp(ctx, req) }, func() (mResult, error) { return g.m.topUp(req, now()) }}
 	case r < 45:
 		req := ledger.DebitRequest{Wallet: g.wallet, Key: g.key(), Credits: g.amount(), Origin: []string{"api", "batch"}[g.rng.IntN(2)]}
 		if g.rng.IntN(2) == 0 {

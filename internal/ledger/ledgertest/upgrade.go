@@ -160,14 +160,14 @@ func upgradeRound(t *testing.T, s ledger.Store, clock *Clock, v int) {
 	k := func(s string) string { return fmt.Sprintf("%s-v%d", s, v) }
 	expires := clock.Now().Add(2 * time.Hour)
 	for _, err := range []error{
-		second(s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: k("paid"), Paid: m("100"), Priority: 50})),
-		second(s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: k("promo"), Granted: m("20"), Priority: 10, ExpiresAt: &expires})),
-		second(s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: k("promo2"), Granted: m("5"), Priority: 90, ExpiresAt: &expires})),
+		second(s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: k("paid"), Paid: m("100"), Priority: 50})),
+		second(s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: k("promo"), Granted: m("20"), Priority: 10, ExpiresAt: &expires})),
+		second(s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: k("promo2"), Granted: m("5"), Priority: 90, ExpiresAt: &expires})),
 		second(s.Debit(ctx, ledger.DebitRequest{Wallet: "w", Key: k("d1"), Credits: m("25.5"), Origin: "api", Endpoint: "/chat"})),
 		second(s.Void(ctx, ledger.VoidRequest{Wallet: "w", Key: k("void"), Credits: m("1.25")})),
 		second(s.Refund(ctx, ledger.RefundRequest{Wallet: "w", Key: k("refund"), Credits: m("10"), GrantKey: k("paid"), Payment: ledger.StatusSettled})),
 		second(s.Adjust(ctx, ledger.AdjustRequest{Wallet: "w", Key: k("adj"), Credits: m("-0.75"), Reason: "correction"})),
-		second(s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: k("pending"), Paid: m("7"), Priority: 50, Payment: ledger.PaymentPending})),
+		second(s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: k("pending"), Paid: m("7"), Priority: 50, Payment: ledger.PaymentPending})),
 		second(s.SettlePayment(ctx, "w", fmt.Sprintf("pending-v%d", v-1), ledger.StatusSettled)),
 	} {
 		if err != nil {

@@ -107,7 +107,7 @@ func TestTwoReplicasWriteOneWallet(t *testing.T) {
 	if err := stores[1].OpenWallet(ctx, ledger.WalletSpec{Wallet: "hot", Currency: "USD", Rate: 1_000_000, OverdraftLimit: 0}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := stores[0].Grant(ctx, ledger.GrantRequest{Wallet: "hot", Key: "g", Paid: 500_000_000, Priority: 50}); err != nil {
+	if _, err := stores[0].TopUp(ctx, ledger.TopUpRequest{Wallet: "hot", Key: "g", Paid: 500_000_000, Priority: 50}); err != nil {
 		t.Fatal(err)
 	}
 	const workers, perWorker = 8, 60 // 480 distinct debits of 1 credit, each sent to both replicas
@@ -191,7 +191,7 @@ func TestVerifyFindsDuplicateKeys(t *testing.T) {
 	if err := s.OpenWallet(ctx, ledger.WalletSpec{Wallet: "w", Currency: "EUR", Rate: 1_000_000}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "g", Paid: 10_000_000, Priority: 50}); err != nil {
+	if _, err := s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "g", Paid: 10_000_000, Priority: 50}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.DB().ExecContext(ctx, `INSERT INTO entries (wallet_id, seq, hash, credits, ts, applied_at, balance_after, type, status, payment, key)
@@ -233,7 +233,7 @@ func TestChangesReachOtherReplicas(t *testing.T) {
 	deadline := time.After(10 * time.Second)
 	for attempt := 0; ; attempt++ {
 		// the listener may not be connected yet: write until b hears of it
-		if _, err := a.Grant(t.Context(), ledger.GrantRequest{Wallet: "team-a/main", Key: fmt.Sprint("g", attempt), Granted: 1_000_000, Priority: 50}); err != nil {
+		if _, err := a.TopUp(t.Context(), ledger.TopUpRequest{Wallet: "team-a/main", Key: fmt.Sprint("g", attempt), Granted: 1_000_000, Priority: 50}); err != nil {
 			t.Fatal(err)
 		}
 		select {
@@ -264,7 +264,7 @@ func TestStatisticsFollowGrowth(t *testing.T) {
 	if err := s.OpenWallet(ctx, ledger.WalletSpec{Wallet: "hot", Currency: "USD", Rate: 1_000_000}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Grant(ctx, ledger.GrantRequest{Wallet: "hot", Key: "g", Paid: 500_000_000, Priority: 50}); err != nil {
+	if _, err := s.TopUp(ctx, ledger.TopUpRequest{Wallet: "hot", Key: "g", Paid: 500_000_000, Priority: 50}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.DB().ExecContext(ctx, `ANALYZE entries`); err != nil {

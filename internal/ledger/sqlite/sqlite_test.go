@@ -83,12 +83,12 @@ func TestVerifyFindsTampering(t *testing.T) {
 			if err := s.OpenWallet(ctx, ledger.WalletSpec{Wallet: "w", Currency: "EUR", Rate: 1_000_000}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "g", Paid: 10_000_000, Priority: 50}); err != nil {
+			if _, err := s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "g", Paid: 10_000_000, Priority: 50}); err != nil {
 				t.Fatal(err)
 			}
 			// one debit drawn from one grant (its allocation in its row),
 			// one from two (in the allocations table)
-			if _, err := s.Grant(ctx, ledger.GrantRequest{Wallet: "w", Key: "promo", Granted: 2_000_000, Priority: 10}); err != nil {
+			if _, err := s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "promo", Granted: 2_000_000, Priority: 10}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := s.Debit(ctx, ledger.DebitRequest{Wallet: "w", Key: "d", Credits: 1_000_000, Origin: "api"}); err != nil {
@@ -137,7 +137,7 @@ func BenchmarkDebit(b *testing.B) {
 				if err := s.OpenWallet(b.Context(), ledger.WalletSpec{Wallet: name, Currency: "USD", Rate: 10_000}); err != nil {
 					b.Fatal(err)
 				}
-				if _, err := s.Grant(b.Context(), ledger.GrantRequest{Wallet: name, Key: "g", Paid: 900_000_000_000_000_000, Priority: 50}); err != nil {
+				if _, err := s.TopUp(b.Context(), ledger.TopUpRequest{Wallet: name, Key: "g", Paid: 900_000_000_000_000_000, Priority: 50}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -168,7 +168,7 @@ func BenchmarkBalance(b *testing.B) {
 	if err := s.OpenWallet(b.Context(), ledger.WalletSpec{Wallet: "w", Currency: "USD", Rate: 10_000}); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := s.Grant(b.Context(), ledger.GrantRequest{Wallet: "w", Key: "g", Paid: 100_000_000, Priority: 50}); err != nil {
+	if _, err := s.TopUp(b.Context(), ledger.TopUpRequest{Wallet: "w", Key: "g", Paid: 100_000_000, Priority: 50}); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
@@ -193,7 +193,7 @@ func BenchmarkHistoryPage(b *testing.B) {
 	if err := s.OpenWallet(ctx, ledger.WalletSpec{Wallet: "big", Currency: "USD", Rate: 10_000}); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := s.Grant(ctx, ledger.GrantRequest{Wallet: "big", Key: "g", Paid: 900_000_000_000_000, Priority: 50, Payment: ledger.PaymentPaid}); err != nil {
+	if _, err := s.TopUp(ctx, ledger.TopUpRequest{Wallet: "big", Key: "g", Paid: 900_000_000_000_000, Priority: 50, Payment: ledger.PaymentPaid}); err != nil {
 		b.Fatal(err)
 	}
 	for batch := range 40 {
@@ -212,7 +212,7 @@ func BenchmarkHistoryPage(b *testing.B) {
 	for name, q := range map[string]func() (ledger.EntryPage, error){
 		"payments": func() (ledger.EntryPage, error) { return s.Payments(ctx, ledger.EntryQuery{Wallet: "big"}) },
 		"topups": func() (ledger.EntryPage, error) {
-			return s.Entries(ctx, ledger.EntryQuery{Wallet: "big", Types: []ledger.EntryType{ledger.EntryGrant}})
+			return s.Entries(ctx, ledger.EntryQuery{Wallet: "big", Types: []ledger.EntryType{ledger.EntryTopUp}})
 		},
 		"all": func() (ledger.EntryPage, error) { return s.Entries(ctx, ledger.EntryQuery{Wallet: "big"}) },
 	} {
