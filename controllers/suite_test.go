@@ -112,6 +112,7 @@ var _ = Describe("on SQLite", Ordered, func() {
 	autoTopUpSpecs()
 	walletStatusSpecs()
 	hostileSpecs()
+	healthSpecs() // reads objects only: one backend is enough
 })
 
 var _ = Describe("on PostgreSQL", Ordered, func() {

@@ -69,9 +69,15 @@ func (r *WalletReconciler) setStatus(ctx context.Context, w, base *billingv1alph
 	ready := metav1.Condition{Type: billingv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Active",
 		Message: "the wallet accepts top-ups and debits", ObservedGeneration: gen}
 	if b.Terminated {
-		ready.Status, ready.Reason, ready.Message = metav1.ConditionFalse, string(st.Phase), "the wallet accepts no more top-ups or debits; its history stays readable"
+		ready.Reason, ready.Message = string(st.Phase), "the wallet accepts no more top-ups or debits; its history stays readable"
 	}
 	meta.SetStatusCondition(&st.Conditions, ready)
+	rules := meta.FindStatusCondition(st.Conditions, billingv1alpha1.ConditionAutoTopUpReady)
+	if rules != nil && rules.Status == metav1.ConditionFalse {
+		setStalled(&st.Conditions, true, rules.Reason, rules.Message, gen)
+	} else {
+		setStalled(&st.Conditions, false, "", "", gen)
+	}
 	low := metav1.Condition{Type: billingv1alpha1.ConditionLowBalance, Status: metav1.ConditionFalse, Reason: "AboveThreshold", ObservedGeneration: gen}
 	if w.Spec.LowBalanceThreshold != "" {
 		if threshold, err := money.Parse(string(w.Spec.LowBalanceThreshold)); err == nil && b.Available <= threshold {
@@ -139,6 +145,7 @@ func (r *WalletReconciler) setInvalid(ctx context.Context, w *billingv1alpha1.Wa
 		Message: msg, ObservedGeneration: w.Generation}
 	was := meta.FindStatusCondition(base.Status.Conditions, billingv1alpha1.ConditionReady)
 	meta.SetStatusCondition(&w.Status.Conditions, c)
+	setStalled(&w.Status.Conditions, true, ReasonInvalidSpec, msg, w.Generation)
 	w.Status.ObservedGeneration = w.Generation
 	if equality.Semantic.DeepEqual(base.Status, w.Status) {
 		return nil

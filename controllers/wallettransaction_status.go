@@ -50,6 +50,8 @@ func (r *WalletTransactionReconciler) setStatus(ctx context.Context, t *billingv
 		}
 	}
 	meta.SetStatusCondition(&st.Conditions, cond)
+	setStalled(&st.Conditions, out.phase == billingv1alpha1.PhaseFailed || out.phase == billingv1alpha1.PhaseRejected,
+		out.reason, out.message, t.Generation)
 	if equality.Semantic.DeepEqual(before, st) {
 		return nil
 	}
@@ -76,4 +78,15 @@ func (r *WalletTransactionReconciler) setStatus(ctx context.Context, t *billingv
 	}
 	log.FromContext(ctx).V(1).Info("status", "phase", st.Phase, "reason", st.Reason, "transactionID", st.TransactionID)
 	return nil
+}
+
+// setStalled sets Stalled=True (with why) when stalled, and removes the
+// condition otherwise: kstatus reads only a true Stalled as Failed.
+func setStalled(conds *[]metav1.Condition, stalled bool, reason, message string, gen int64) {
+	if !stalled {
+		meta.RemoveStatusCondition(conds, billingv1alpha1.ConditionStalled)
+		return
+	}
+	meta.SetStatusCondition(conds, metav1.Condition{Type: billingv1alpha1.ConditionStalled, Status: metav1.ConditionTrue,
+		Reason: reason, Message: message, ObservedGeneration: gen})
 }

@@ -38,8 +38,15 @@ type AppliesTo struct {
 
 // Condition types shared by both kinds.
 const (
-	// ConditionReady is true when the object is fully reconciled.
+	// ConditionReady is true when the object is fully reconciled: a
+	// transaction Settled, a wallet in sync with the ledger (Terminated and
+	// Expired wallets too: that is what their spec asked for).
 	ConditionReady = "Ready"
+	// ConditionStalled is true while the object cannot make progress until
+	// its spec changes: a transaction Failed or Rejected, a wallet with an
+	// invalid spec or auto top-up rule. It is the condition kstatus (Flux,
+	// kpt, cli-utils) reads as Failed; absent otherwise.
+	ConditionStalled = "Stalled"
 	// ConditionLowBalance is true when a wallet's available balance is at or
 	// below its lowBalanceThreshold.
 	ConditionLowBalance = "LowBalance"
