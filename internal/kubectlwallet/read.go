@@ -32,8 +32,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
 	reportsv1alpha1 "github.com/walletop/wallet-operator/api/reports/v1alpha1"
+	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
 	"github.com/walletop/wallet-operator/internal/money"
 )
 

@@ -52,9 +52,9 @@ var writeKinds = []writeKind{
 // writeFlags are every write subcommand's flags; each takes its own.
 type writeFlags struct {
 	name, paid, granted, credits, grant, expiresIn, origin, endpoint, reason, description string
-	priority                                                                               int32
-	dryRun                                                                                 bool
-	timeout                                                                                time.Duration
+	priority                                                                              int32
+	dryRun                                                                                bool
+	timeout                                                                               time.Duration
 }
 
 func (e *env) writeCmd(k writeKind) *cobra.Command {

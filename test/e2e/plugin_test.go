@@ -29,8 +29,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
 	reportsv1alpha1 "github.com/walletop/wallet-operator/api/reports/v1alpha1"
+	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
 )
 
 // The kubectl wallet plugin, run as its binary with the suite's kubeconfig:
@@ -140,7 +140,7 @@ spec: {currency: USD, rate: "0.01"}
 		Expect(out).To(ContainSubstring("total debited 30.5 in 2 debits"))
 		csv := ok("report", "main", "--csv")
 		Expect(strings.Split(csv, "\n")[0]).To(ContainSubstring("type"))
-		Expect(strings.Count(csv, "\ndebit,")+strings.Count(csv, ",debit,")).To(BeNumerically(">=", 2))
+		Expect(strings.Count(csv, "\ndebit,") + strings.Count(csv, ",debit,")).To(BeNumerically(">=", 2))
 	})
 
 	It("refuses malformed values before sending anything, and says why the cluster refused", func() {
