@@ -83,6 +83,10 @@ bench-reports: controlplane ## reports-load: balances, the 366-day report, CSV a
 build: ## Build the operator binary into bin/wallet-operator.
 	CGO_ENABLED=0 $(GO) build -o bin/wallet-operator .
 
+.PHONY: plugin
+plugin: ## Build the kubectl wallet plugin into bin/kubectl-wallet (put bin/ on PATH, or go install it).
+	CGO_ENABLED=0 $(GO) build -o bin/kubectl-wallet ./internal/kubectlwallet/kubectl-wallet
+
 .PHONY: run
 run: controlplane build ## Start a local control plane, install CRDs and RBAC, run the operator, apply the samples.
 	$(GO) build -o bin/run-local ./hack/run-local
