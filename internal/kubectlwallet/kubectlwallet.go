@@ -25,7 +25,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -54,10 +53,9 @@ type refusedError struct{ error }
 
 // env is what every subcommand shares.
 type env struct {
-	flags   clientcmd.ClientConfig
-	out     io.Writer
-	output  string // "", json or yaml
-	timeout time.Duration
+	flags  clientcmd.ClientConfig
+	out    io.Writer
+	output string // "", json or yaml
 
 	cfg       *rest.Config
 	c         client.Client
@@ -94,7 +92,8 @@ func (e *env) connect() error {
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	e := &env{out: stdout}
 	root := &cobra.Command{
-		Use:           "kubectl wallet",
+		Use:           "kubectl-wallet",
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl wallet"},
 		Short:         "Balances, history, reports and transactions of wallet-operator's Wallets",
 		SilenceUsage:  true,
 		SilenceErrors: true,

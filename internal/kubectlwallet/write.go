@@ -27,6 +27,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -69,6 +71,11 @@ func (e *env) writeCmd(k writeKind) *cobra.Command {
 				return usageError{err}
 			}
 			if f.dryRun {
+				ns, _, err := e.flags.Namespace()
+				if err != nil {
+					return err
+				}
+				t.Namespace = ns
 				return e.printYAML(t)
 			}
 			if err := e.connect(); err != nil {
@@ -259,9 +266,15 @@ func (e *env) await(cmd *cobra.Command, t *billingv1alpha1.WalletTransaction, ti
 	return refusedError{fmt.Errorf("wallettransaction %s still Pending after %s: %s: %s", name, timeout, st.Reason, st.Message)}
 }
 
-// printYAML writes t as a manifest.
+// printYAML writes t as the manifest a user would have written: no status.
 func (e *env) printYAML(t *billingv1alpha1.WalletTransaction) error {
-	b, err := yaml.Marshal(t)
+	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(t)
+	if err != nil {
+		return err
+	}
+	delete(content, "status")
+	unstructured.RemoveNestedField(content, "metadata", "creationTimestamp")
+	b, err := yaml.Marshal(content)
 	if err != nil {
 		return err
 	}

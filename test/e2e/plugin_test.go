@@ -92,6 +92,8 @@ spec: {currency: USD, rate: "0.01"}
 		Expect(out).To(MatchRegexp(`name: topup-main-[0-9a-f]{10}`))
 		Expect(out).To(ContainSubstring("grantedCredits: \"100\""))
 		Expect(out).To(ContainSubstring("expiresAfter: 720h"))
+		Expect(out).To(ContainSubstring("namespace: e2e-plugin"))
+		Expect(out).NotTo(ContainSubstring("status:"))
 		Expect(transactions()).To(BeZero())
 	})
 
