@@ -52,8 +52,12 @@ fmtcheck: ## Fail if a Go file is not gofmt-formatted.
 controlplane: ## Build kube-apiserver and etcd from the Go module proxy into bin/k8s/ (once).
 	@hack/build-controlplane.sh >/dev/null
 
+.PHONY: promtool
+promtool: ## Build promtool from the Go module proxy into bin/tools/ (once), for the alert-rule tests.
+	@hack/build-promtool.sh >/dev/null
+
 .PHONY: test
-test: controlplane vet fmtcheck ## Run every test: unit, generated-file checks, envtest suites.
+test: controlplane promtool vet fmtcheck ## Run every test: unit, generated-file checks, envtest suites, alert rules (promtool).
 	KUBEBUILDER_ASSETS="$$(hack/build-controlplane.sh 2>/dev/null | tail -n1)" \
 	  $(GO) test ./... -count=1 -timeout 40m
 

@@ -37,6 +37,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -190,6 +191,7 @@ func run(o options) error {
 		return fmt.Errorf("creating manager: %w", err)
 	}
 	instrumented := controllers.Instrument(store)
+	metrics.Registry.MustRegister(reports.Collectors()...)
 	// Events go through a recorder with bounded memory rather than
 	// mgr.GetEventRecorder's (see internal/eventsink).
 	recorder, err := eventsink.ForManager(mgr, "wallet-operator", eventsink.Options{})

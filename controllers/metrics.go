@@ -18,7 +18,6 @@ package controllers
 
 import (
 	"context"
-	"strconv"
 	"sync"
 	"time"
 
@@ -34,6 +33,10 @@ var (
 	walletBalances = &balanceCollector{
 		desc: prometheus.NewDesc("wallet_operator_wallet_balance_credits",
 			"Credits of a wallet by category: available, paid, granted, pending, debt.", []string{"namespace", "wallet", "category"}, nil),
+		overdraft: prometheus.NewDesc("wallet_operator_wallet_overdraft_limit_credits",
+			"How far below zero debits may take a wallet's available balance.", []string{"namespace", "wallet"}, nil),
+		low: prometheus.NewDesc("wallet_operator_wallet_low_balance",
+			"1 while a wallet's available balance is at or below its lowBalanceThreshold (its LowBalance condition), else 0.", []string{"namespace", "wallet"}, nil),
 		wallets: map[types.NamespacedName]walletSample{},
 	}
 	transactionsApplied = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -58,22 +61,26 @@ func init() {
 // balanceCategories are the category label's values, in walletSample's order.
 var balanceCategories = [...]string{"available", "paid", "granted", "pending", "debt"}
 
-type walletSample [len(balanceCategories)]money.Micros
+type walletSample struct {
+	balances  [len(balanceCategories)]money.Micros
+	overdraft money.Micros
+	low       bool
+}
 
 // balanceCollector serves the wallets' balance gauges. It keeps five exact
 // amounts per wallet and makes the samples only when scraped: a GaugeVec
 // would keep a series object with its label pairs, about a kilobyte, for
 // each of the five categories of every wallet for the life of the process.
 type balanceCollector struct {
-	desc    *prometheus.Desc
-	mu      sync.Mutex
-	wallets map[types.NamespacedName]walletSample
+	desc, overdraft, low *prometheus.Desc
+	mu                   sync.Mutex
+	wallets              map[types.NamespacedName]walletSample
 }
 
-func (c *balanceCollector) set(w types.NamespacedName, b ledger.Balance) {
+func (c *balanceCollector) set(w types.NamespacedName, b ledger.Balance, overdraft money.Micros, low bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.wallets[w] = walletSample{b.Available, b.Paid, b.Granted, b.Pending, b.Debt}
+	c.wallets[w] = walletSample{balances: [...]money.Micros{b.Available, b.Paid, b.Granted, b.Pending, b.Debt}, overdraft: overdraft, low: low}
 }
 
 // forgetWalletMetrics drops a deleted wallet's series.
@@ -84,7 +91,11 @@ func forgetWalletMetrics(w types.NamespacedName) {
 	autoTopUpsFired.DeletePartialMatch(prometheus.Labels{"namespace": w.Namespace, "wallet": w.Name})
 }
 
-func (c *balanceCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c *balanceCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.desc
+	ch <- c.overdraft
+	ch <- c.low
+}
 
 func (c *balanceCollector) Collect(ch chan<- prometheus.Metric) {
 	type row struct {
@@ -98,10 +109,17 @@ func (c *balanceCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	c.mu.Unlock()
 	for _, r := range rows {
+		ns, name := r.wallet.Namespace, r.wallet.Name
 		for i, category := range balanceCategories {
-			f, _ := strconv.ParseFloat(r.sample[i].String(), 64) // a metric only: money itself never goes through a float
-			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, f, r.wallet.Namespace, r.wallet.Name, category)
+			// a metric only: money itself never goes through a float
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, credits(r.sample.balances[i]), ns, name, category)
 		}
+		ch <- prometheus.MustNewConstMetric(c.overdraft, prometheus.GaugeValue, credits(r.sample.overdraft), ns, name)
+		low := 0.0
+		if r.sample.low {
+			low = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.low, prometheus.GaugeValue, low, ns, name)
 	}
 }
 
@@ -128,7 +146,9 @@ func (i instrumented) Terminate(ctx context.Context, wallet string) (ledger.Resu
 
 func (i instrumented) TopUp(ctx context.Context, req ledger.TopUpRequest) (ledger.Result, error) {
 	defer observe("top_up", time.Now())
-	return i.Store.TopUp(ctx, req)
+	res, err := i.Store.TopUp(ctx, req)
+	countCredits("top_up", req.Paid+req.Granted, res, err)
+	return res, err
 }
 
 func (i instrumented) SettlePayment(ctx context.Context, wallet, key string, status ledger.Status) (ledger.Result, error) {
@@ -138,22 +158,36 @@ func (i instrumented) SettlePayment(ctx context.Context, wallet, key string, sta
 
 func (i instrumented) Debit(ctx context.Context, req ledger.DebitRequest) (ledger.Result, error) {
 	defer observe("debit", time.Now())
-	return i.Store.Debit(ctx, req)
+	res, err := i.Store.Debit(ctx, req)
+	if err == nil && !res.Replayed {
+		countDebit(req)
+	}
+	return res, err
 }
 
 func (i instrumented) Void(ctx context.Context, req ledger.VoidRequest) (ledger.Result, error) {
 	defer observe("void", time.Now())
-	return i.Store.Void(ctx, req)
+	res, err := i.Store.Void(ctx, req)
+	countCredits("void", req.Credits, res, err)
+	return res, err
 }
 
 func (i instrumented) Refund(ctx context.Context, req ledger.RefundRequest) (ledger.Result, error) {
 	defer observe("refund", time.Now())
-	return i.Store.Refund(ctx, req)
+	res, err := i.Store.Refund(ctx, req)
+	countCredits("refund", req.Credits, res, err)
+	return res, err
 }
 
 func (i instrumented) Adjust(ctx context.Context, req ledger.AdjustRequest) (ledger.Result, error) {
 	defer observe("adjust", time.Now())
-	return i.Store.Adjust(ctx, req)
+	res, err := i.Store.Adjust(ctx, req)
+	op := "adjust_up"
+	if req.Credits < 0 {
+		op = "adjust_down"
+	}
+	countCredits(op, req.Credits, res, err)
+	return res, err
 }
 
 func (i instrumented) ExpireDue(ctx context.Context, wallet string) (int, error) {
@@ -168,7 +202,13 @@ func (i instrumented) Balance(ctx context.Context, wallet string) (ledger.Balanc
 
 func (i instrumented) DebitBatch(ctx context.Context, reqs []ledger.DebitRequest) ([]ledger.Result, []error) {
 	defer observe("debit_batch", time.Now())
-	return i.Store.DebitBatch(ctx, reqs)
+	res, errs := i.Store.DebitBatch(ctx, reqs)
+	for n, req := range reqs {
+		if (n >= len(errs) || errs[n] == nil) && n < len(res) && !res[n].Replayed {
+			countDebit(req)
+		}
+	}
+	return res, errs
 }
 
 func (i instrumented) Consumption(ctx context.Context, q ledger.ConsumptionQuery) ([]ledger.Period, error) {

@@ -63,7 +63,6 @@ func (r *WalletReconciler) setStatus(ctx context.Context, w, base *billingv1alph
 		st.NextExpiration = &billingv1alpha1.Expiration{At: metav1.NewTime(b.NextExpiration.At), Credits: b.NextExpiration.Credits.String()}
 	}
 	st.LedgerSequence = b.Sequence
-	walletBalances.set(client.ObjectKeyFromObject(w), *b)
 	meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: billingv1alpha1.ConditionLedgerSynced, Status: metav1.ConditionTrue,
 		Reason: "Synced", Message: fmt.Sprintf("status reflects ledger sequence %d", b.Sequence), ObservedGeneration: gen})
 	ready := metav1.Condition{Type: billingv1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: "Active",
@@ -91,6 +90,8 @@ func (r *WalletReconciler) setStatus(ctx context.Context, w, base *billingv1alph
 	}
 	wasLow := meta.IsStatusConditionTrue(before.Conditions, billingv1alpha1.ConditionLowBalance)
 	meta.SetStatusCondition(&st.Conditions, low)
+	overdraft, _ := money.Parse(w.Spec.OverdraftLimit.String()) // "" is none; an invalid value never gets here
+	walletBalances.set(client.ObjectKeyFromObject(w), *b, overdraft, low.Status == metav1.ConditionTrue)
 	// lastComputedAt moves only with the balance, so that an unchanged
 	// wallet costs no status write.
 	if before.LedgerSequence != st.LedgerSequence || before.Balance != st.Balance || before.PendingCredits != st.PendingCredits ||

@@ -68,6 +68,9 @@ type WalletTransactionReconciler struct {
 func (r *WalletTransactionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	t := &billingv1alpha1.WalletTransaction{}
 	if err := r.Get(ctx, req.NamespacedName, t); err != nil {
+		if apierrors.IsNotFound(err) {
+			pendingTransactions.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if final(t) {

@@ -52,6 +52,7 @@ func (r *WalletTransactionReconciler) setStatus(ctx context.Context, t *billingv
 	meta.SetStatusCondition(&st.Conditions, cond)
 	setStalled(&st.Conditions, out.phase == billingv1alpha1.PhaseFailed || out.phase == billingv1alpha1.PhaseRejected,
 		out.reason, out.message, t.Generation)
+	pendingTransactions.set(t)
 	if equality.Semantic.DeepEqual(before, st) {
 		return nil
 	}
@@ -68,6 +69,9 @@ func (r *WalletTransactionReconciler) setStatus(ctx context.Context, t *billingv
 	}
 	if before.Phase != st.Phase {
 		transactionsApplied.WithLabelValues(string(t.Spec.Type), string(st.Phase)).Inc()
+		if st.Phase == billingv1alpha1.PhaseFailed || st.Phase == billingv1alpha1.PhaseRejected {
+			transactionFailures.WithLabelValues(string(t.Spec.Type), st.Reason).Inc()
+		}
 	}
 	if r.Recorder != nil && before.Phase != st.Phase {
 		kind := "Normal"

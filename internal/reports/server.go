@@ -82,7 +82,7 @@ func New(o *Options, store Ledger) (*Server, error) {
 	cfg.EnableProfiling = false
 	cfg.EnableMetrics = true
 	cfg.BuildHandlerChainFunc = func(h http.Handler, c *genericapiserver.Config) http.Handler {
-		return csvAttachment(genericapiserver.DefaultBuildHandlerChain(h, c))
+		return timeRequests(csvAttachment(genericapiserver.DefaultBuildHandlerChain(h, c)))
 	}
 	if err := o.SecureServing.ApplyTo(&cfg.SecureServing, &cfg.LoopbackClientConfig); err != nil {
 		return nil, err

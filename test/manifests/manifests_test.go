@@ -140,6 +140,8 @@ func TestKustomizeBuilds(t *testing.T) {
 			"name: reports-tls\n        secret:\n          secretName: wallet-operator-reports-serving-cert"},
 		"config/overlays/postgres": {"kind: Deployment\n", "replicas: 2\n", "name: WALLET_OPERATOR_LEDGER", "key: dsn\n              name: wallet-operator-ledger",
 			"kind: PodDisruptionBudget\n", "maxUnavailable: 0", "--reports-cert-secret=wallet-operator-reports-serving-cert"},
+		"config/overlays/prometheus": {"kind: ServiceMonitor\n", "kind: PrometheusRule\n", "alert: WalletLowBalance", "alert: WalletReportsAPIUnavailable",
+			"name: wallet-operator-metrics-reader-prometheus", "kind: Deployment\n"},
 		"config/apiservice": {"kind: APIService\n", "name: v1alpha1.reports.walletop.io", "name: wallet-operator-reports-serving-cert", "name: system:auth-delegator",
 			"name: extension-apiserver-authentication-reader", "kind: FlowSchema\n", "targetPort: reports",
 			"name: wallet-operator-reports-flowcontrol", "flowschemas/status"},
