@@ -17,11 +17,14 @@ limitations under the License.
 package controllers
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"reflect"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/walletop/wallet-operator/internal/ledger"
 )
@@ -52,5 +55,26 @@ func TestEveryLedgerOperationIsTimed(t *testing.T) {
 		if !timed[name] {
 			t.Errorf("ledger.Store.%s is not timed: add it to instrumented in metrics.go", name)
 		}
+	}
+}
+
+// TestDebitSeriesAreBounded: tenants choose origin and endpoint, so past
+// maxUsageSeries label sets debits count under _other.
+func TestDebitSeriesAreBounded(t *testing.T) {
+	t.Cleanup(func() { // the envtest suite in this binary counts afresh
+		usageSeries.Lock()
+		usageSeries.seen = map[[3]string]bool{}
+		usageSeries.Unlock()
+		creditsDebited.Reset()
+	})
+	before := testutil.CollectAndCount(creditsDebited)
+	for i := range maxUsageSeries + 50 {
+		countDebit(ledger.DebitRequest{Wallet: "bounded/main", Credits: 1_000_000, Origin: "api", Endpoint: fmt.Sprintf("/v1/e%d", i)})
+	}
+	if n := testutil.CollectAndCount(creditsDebited); n > maxUsageSeries+1 {
+		t.Fatalf("%d series (%d before), want at most %d", n, before, maxUsageSeries+1)
+	}
+	if v := testutil.ToFloat64(creditsDebited.WithLabelValues("bounded", otherLabel, otherLabel)); v < 50 {
+		t.Fatalf("_other counted %v credits, want at least 50", v)
 	}
 }

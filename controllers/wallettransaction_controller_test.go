@@ -71,6 +71,9 @@ var transactionSpecs = func() {
 				return v
 			}).Should(BeNumerically(">=", 1))
 			Expect(metric("wallet_operator_ledger_operation_seconds", map[string]string{"operation": "debit"})).To(BeNumerically(">=", 1))
+			Expect(metric("wallet_operator_credits_debited_total", map[string]string{"namespace": ns, "origin": "api", "endpoint": "/v1/chat"})).To(Equal(30.5))
+			Expect(metric("wallet_operator_credits_total", map[string]string{"operation": "debit"})).To(BeNumerically(">=", 30.5))
+			Expect(metric("wallet_operator_wallet_low_balance", map[string]string{"namespace": ns, "wallet": "main"})).To(BeZero())
 		})
 
 		It("fails a debit beyond the balance, with the reason, and writes nothing", func() {
@@ -90,6 +93,11 @@ var transactionSpecs = func() {
 			Expect(e.Type).To(Equal("Warning"))
 			Expect(e.Note).To(ContainSubstring("insufficient"))
 			Expect(eventFor(ns, "Wallet", "main", "LowBalance").Type).To(Equal("Warning"))
+			Expect(metric("wallet_operator_transaction_failures_total", map[string]string{"type": "Debit", "reason": "InsufficientBalance"})).To(BeNumerically(">=", 1))
+			Eventually(func() float64 {
+				v, _ := metricValue("wallet_operator_wallet_low_balance", map[string]string{"namespace": ns, "wallet": "main"})
+				return v
+			}).Should(Equal(1.0))
 		})
 
 		It("settles paid credits only once the payment is Paid, and never a Failed one", func() {
