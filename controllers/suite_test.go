@@ -113,6 +113,7 @@ var _ = Describe("on SQLite", Ordered, func() {
 	walletStatusSpecs()
 	hostileSpecs()
 	healthSpecs() // reads objects only: one backend is enough
+	gatingSpecs() // the API server's admission, reading status only
 })
 
 var _ = Describe("on PostgreSQL", Ordered, func() {

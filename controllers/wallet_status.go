@@ -91,6 +91,7 @@ func (r *WalletReconciler) setStatus(ctx context.Context, w, base *billingv1alph
 	wasLow := meta.IsStatusConditionTrue(before.Conditions, billingv1alpha1.ConditionLowBalance)
 	meta.SetStatusCondition(&st.Conditions, low)
 	overdraft, _ := money.Parse(w.Spec.OverdraftLimit.String()) // "" is none; an invalid value never gets here
+	meta.SetStatusCondition(&st.Conditions, fundedCondition(w, b, overdraft))
 	walletBalances.set(client.ObjectKeyFromObject(w), *b, overdraft, low.Status == metav1.ConditionTrue)
 	// lastComputedAt moves only with the balance, so that an unchanged
 	// wallet costs no status write.
@@ -158,4 +159,22 @@ func (r *WalletReconciler) setInvalid(ctx context.Context, w *billingv1alpha1.Wa
 		r.Recorder.Eventf(w, nil, "Warning", ReasonInvalidSpec, "Validate", msg)
 	}
 	return nil
+}
+
+// fundedCondition says whether the wallet can take another debit: not
+// Terminated or Expired, and some credit or overdraft left.
+func fundedCondition(w *billingv1alpha1.Wallet, b *ledger.Balance, overdraft money.Micros) metav1.Condition {
+	c := metav1.Condition{Type: billingv1alpha1.ConditionFunded, Status: metav1.ConditionTrue, Reason: "Funded", ObservedGeneration: w.Generation,
+		Message: fmt.Sprintf("wallet %s/%s: available balance %s, overdraft limit %s", w.Namespace, w.Name, b.Available, overdraft)}
+	left, err := money.Add(b.Available, overdraft)
+	switch {
+	case b.Terminated:
+		c.Status, c.Reason = metav1.ConditionFalse, string(w.Status.Phase)
+		c.Message = fmt.Sprintf("wallet %s/%s is %s: it takes no more debits", w.Namespace, w.Name, strings.ToLower(string(w.Status.Phase)))
+	case err == nil && left <= 0:
+		c.Status, c.Reason = metav1.ConditionFalse, "Exhausted"
+		c.Message = fmt.Sprintf("wallet %s/%s has no credits left: available balance %s, overdraft limit %s; a top-up funds it again",
+			w.Namespace, w.Name, b.Available, overdraft)
+	}
+	return c
 }

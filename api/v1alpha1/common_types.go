@@ -42,6 +42,10 @@ const (
 	// transaction Settled, a wallet in sync with the ledger (Terminated and
 	// Expired wallets too: that is what their spec asked for).
 	ConditionReady = "Ready"
+	// ConditionFunded is false while a wallet can take no more debits: its
+	// available balance is at the end of its overdraft (reason Exhausted) or
+	// it is Terminated or Expired. The workload gate (config/gating) reads it.
+	ConditionFunded = "Funded"
 	// ConditionStalled is true while the object cannot make progress until
 	// its spec changes: a transaction Failed or Rejected, a wallet with an
 	// invalid spec or auto top-up rule. It is the condition kstatus (Flux,
