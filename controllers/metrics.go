@@ -255,3 +255,8 @@ func (i instrumented) Verify(ctx context.Context) (ledger.VerifyReport, error) {
 	defer observe("verify", time.Now())
 	return i.Store.Verify(ctx)
 }
+
+func (i instrumented) Preview(ctx context.Context, req ledger.PreviewRequest) (ledger.Preview, error) {
+	defer observe("preview", time.Now())
+	return i.Store.Preview(ctx, req)
+}

@@ -394,6 +394,9 @@ type Reader interface {
 	// Wallets lists the names of the wallets that start with prefix
 	// (terminated ones included), in name order.
 	Wallets(ctx context.Context, prefix string) ([]string, error)
+	// Preview judges a debit, void, refund or adjustment by the ledger's own
+	// rules on a copy of the wallet: what it would draw, or its refusal.
+	Preview(ctx context.Context, req PreviewRequest) (Preview, error)
 }
 
 // UsageRecorder records metered usage (the reports API's usages).

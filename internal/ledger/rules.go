@@ -204,8 +204,8 @@ func (w *walletState) debit(req DebitRequest, hash int64, now int64) (Result, er
 	gs := w.eligible(now, func(g *grantRow) bool { return g.applies.Matches(req.Origin, req.Endpoint) })
 	as, short := draw(gs, req.Credits)
 	if short > 0 && w.debt+short > w.overdraft {
-		return Result{}, fmt.Errorf("%w: %s credits requested, %s can be drawn and the overdraft limit leaves %s",
-			ErrInsufficientBalance, req.Credits, req.Credits-short, w.overdraft-w.debt)
+		return Result{}, shortfall(w.debt+short-w.overdraft, "%s credits requested, %s can be drawn and the overdraft limit leaves %s",
+			req.Credits, req.Credits-short, w.overdraft-w.debt)
 	}
 	e := &entryRow{
 		key: req.Key, hash: hash, typ: EntryDebit, status: StatusSettled, credits: -req.Credits,
@@ -248,7 +248,7 @@ func (w *walletState) void(req VoidRequest, hash int64, now int64) (Result, erro
 	}
 	as, short := draw(gs, req.Credits)
 	if short > 0 {
-		return Result{}, fmt.Errorf("%w: %s credits to void, %s available", ErrInsufficientBalance, req.Credits, req.Credits-short)
+		return Result{}, shortfall(short, "%s credits to void, %s available", req.Credits, req.Credits-short)
 	}
 	e := &entryRow{
 		key: req.Key, hash: hash, typ: EntryVoid, status: StatusSettled, credits: -req.Credits, ref: req.GrantKey,
@@ -295,7 +295,7 @@ func (w *walletState) refund(req RefundRequest, hash int64, now int64) (Result, 
 			if block.available(now) {
 				have = block.remaining
 			}
-			return Result{}, fmt.Errorf("%w: %s credits to refund, %s left in grant %q", ErrInsufficientBalance, req.Credits, have, req.GrantKey)
+			return Result{}, shortfall(req.Credits-have, "%s credits to refund, %s left in grant %q", req.Credits, have, req.GrantKey)
 		}
 		e.credits = -req.Credits
 		w.apply(e, []alloc{{grant: block, amount: -req.Credits}})
@@ -343,8 +343,8 @@ func (w *walletState) adjust(req AdjustRequest, hash int64, now int64) (Result, 
 	amount := -req.Credits
 	as, short := draw(w.eligible(now, nil), amount)
 	if short > 0 && w.debt+short > w.overdraft {
-		return Result{}, fmt.Errorf("%w: adjustment of %s, %s available and the overdraft limit leaves %s",
-			ErrInsufficientBalance, req.Credits, amount-short, w.overdraft-w.debt)
+		return Result{}, shortfall(w.debt+short-w.overdraft, "adjustment of %s, %s available and the overdraft limit leaves %s",
+			req.Credits, amount-short, w.overdraft-w.debt)
 	}
 	w.apply(e, as)
 	w.debt += short

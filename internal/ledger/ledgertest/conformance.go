@@ -563,4 +563,5 @@ func Run(t *testing.T, open Opener) {
 		expectErr(t, err, ledger.ErrInsufficientBalance)
 		f.verify()
 	})
+	t.Run("PreviewMatchesApply", func(t *testing.T) { previewMatchesApply(t, open) })
 }
