@@ -174,4 +174,3 @@ var gatingSpecs = func() {
 		})
 	})
 }
-

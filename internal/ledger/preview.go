@@ -131,4 +131,3 @@ func count(bs ...bool) int {
 	}
 	return n
 }
-
