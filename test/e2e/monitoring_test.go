@@ -114,17 +114,18 @@ kind: WalletTransaction
 metadata: {name: early, namespace: %[1]s}
 spec: {walletRef: {name: later}, type: TopUp, grantedCredits: "1"}
 `, ns))
+		// the wallet seen above the rule's threshold arms it; the debit then crosses it
 		Eventually(func() string {
-			return kubectl("get", "wallettransaction", "buy", "-n", ns, "-o", "jsonpath={.status.phase}")
-		}).WithTimeout(time.Minute).Should(Equal("Settled"))
+			return kubectl("get", "wallet", "main", "-n", ns, "-o", "jsonpath={.status.balance}/{.status.autoTopUp[0].armed}")
+		}).WithTimeout(time.Minute).Should(Equal("20/true"))
 		applyYAML(fmt.Sprintf(`apiVersion: billing.walletop.io/v1alpha1
 kind: WalletTransaction
 metadata: {name: use, namespace: %[1]s}
 spec: {walletRef: {name: main}, type: Debit, credits: "18", origin: api, endpoint: /v1/chat}
 `, ns))
 		Eventually(func() string {
-			return kubectl("get", "wallettransaction", "use", "-n", ns, "-o", "jsonpath={.status.phase}")
-		}).WithTimeout(time.Minute).Should(Equal("Settled"))
+			return kubectl("get", "wallet", "main", "-n", ns, "-o", "jsonpath={.status.autoTopUp[0].count}")
+		}).WithTimeout(time.Minute).Should(Equal("1"))
 		applyYAML(fmt.Sprintf(`apiVersion: billing.walletop.io/v1alpha1
 kind: WalletTransaction
 metadata: {name: too-much, namespace: %[1]s}
