@@ -42,7 +42,7 @@ func Collectors() []prometheus.Collector { return []prometheus.Collector{request
 // resources are the resource label's values; any other path counts as
 // "other", so that a client cannot add series.
 var resources = map[string]bool{"balances": true, "consumptionreports": true, "transactions": true,
-	"payments": true, "usages": true, "usagebatches": true}
+	"payments": true, "usages": true, "usagebatches": true, "previews": true}
 
 func timeRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

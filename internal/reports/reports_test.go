@@ -382,6 +382,7 @@ spec:
 	})
 
 	hostileReportSpecs()
+	previewSpecs()
 
 	DescribeTable("answers bad input with a Status that says what to fix",
 		func(path string, code int, msg string) {

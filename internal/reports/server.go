@@ -114,6 +114,7 @@ func New(o *Options, store Ledger) (*Server, error) {
 		"payments":           newPaymentREST(store),
 		"usages":             &usageREST{store: store},
 		"usagebatches":       &usageBatchREST{store: store},
+		"previews":           &previewREST{store: store},
 	}
 	if err := generic.InstallAPIGroup(&group); err != nil {
 		return nil, err

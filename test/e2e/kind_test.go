@@ -239,6 +239,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: e2e-editor}]
 		Entry(nil, "list", "payments.reports.walletop.io", true, true),
 		Entry(nil, "create", "usages.reports.walletop.io", false, true),
 		Entry(nil, "create", "usagebatches.reports.walletop.io", false, true),
+		Entry(nil, "create", "previews.reports.walletop.io", true, true),
 		Entry(nil, "list", "wallets.billing.walletop.io", true, true),
 		Entry(nil, "get", "wallettransactions.billing.walletop.io", true, true),
 		Entry(nil, "create", "wallets.billing.walletop.io", false, true),

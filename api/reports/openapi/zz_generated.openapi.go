@@ -43,6 +43,10 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.Grant{}.OpenAPIModelName():                    schema_wallet_operator_api_reports_v1alpha1_Grant(ref),
 		v1alpha1.Payment{}.OpenAPIModelName():                  schema_wallet_operator_api_reports_v1alpha1_Payment(ref),
 		v1alpha1.PaymentList{}.OpenAPIModelName():              schema_wallet_operator_api_reports_v1alpha1_PaymentList(ref),
+		v1alpha1.Preview{}.OpenAPIModelName():                  schema_wallet_operator_api_reports_v1alpha1_Preview(ref),
+		v1alpha1.PreviewDraw{}.OpenAPIModelName():              schema_wallet_operator_api_reports_v1alpha1_PreviewDraw(ref),
+		v1alpha1.PreviewSpec{}.OpenAPIModelName():              schema_wallet_operator_api_reports_v1alpha1_PreviewSpec(ref),
+		v1alpha1.PreviewStatus{}.OpenAPIModelName():            schema_wallet_operator_api_reports_v1alpha1_PreviewStatus(ref),
 		v1alpha1.Transaction{}.OpenAPIModelName():              schema_wallet_operator_api_reports_v1alpha1_Transaction(ref),
 		v1alpha1.TransactionEntry{}.OpenAPIModelName():         schema_wallet_operator_api_reports_v1alpha1_TransactionEntry(ref),
 		v1alpha1.TransactionList{}.OpenAPIModelName():          schema_wallet_operator_api_reports_v1alpha1_TransactionList(ref),
@@ -961,6 +965,235 @@ func schema_wallet_operator_api_reports_v1alpha1_PaymentList(ref common.Referenc
 		},
 		Dependencies: []string{
 			v1alpha1.Payment{}.OpenAPIModelName(), v1.ListMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_wallet_operator_api_reports_v1alpha1_Preview(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Preview asks what a Debit, Void, Refund or Adjustment would do to a wallet now, by the ledger's own rules, without doing it. Create it (nothing is stored) and read the answer in status.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"spec": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.PreviewSpec{}.OpenAPIModelName()),
+						},
+					},
+					"status": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1alpha1.PreviewStatus{}.OpenAPIModelName()),
+						},
+					},
+				},
+				Required: []string{"spec"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.PreviewSpec{}.OpenAPIModelName(), v1alpha1.PreviewStatus{}.OpenAPIModelName(), v1.ObjectMeta{}.OpenAPIModelName()},
+	}
+}
+
+func schema_wallet_operator_api_reports_v1alpha1_PreviewDraw(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PreviewDraw is what the operation would take from one grant.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"topUp": {
+						SchemaProps: spec.SchemaProps{
+							Description: "TopUp names the TopUp WalletTransaction (or the idempotency key of the entry) that opened the grant.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"category": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Category is paid or granted.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"credits": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Credits is the signed change of the grant's remaining credits.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"topUp", "category", "credits"},
+			},
+		},
+	}
+}
+
+func schema_wallet_operator_api_reports_v1alpha1_PreviewSpec(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PreviewSpec is the hypothetical operation.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"wallet": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Wallet is the name of the Wallet in the same namespace.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"type": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Type is Debit, Void, Refund or Adjustment.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"credits": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Credits: positive for a Debit, Void or Refund; signed and non-zero for an Adjustment.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"origin": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Origin of a Debit's usage (required for a Debit).",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"endpoint": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Endpoint of a Debit's usage.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"at": {
+						SchemaProps: spec.SchemaProps{
+							Description: "At is when a Debit's usage happened (default: now).",
+							Ref:         ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"grantRef": {
+						SchemaProps: spec.SchemaProps{
+							Description: "GrantRef names the TopUp WalletTransaction a Void takes credits from (default: drawdown order) or a Refund returns (required). A TopUp with its own spec.idempotencyKey is named by that key.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"wallet", "type", "credits"},
+			},
+		},
+		Dependencies: []string{
+			v1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_wallet_operator_api_reports_v1alpha1_PreviewStatus(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "PreviewStatus is the ledger's answer.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"allowed": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Allowed is true when the operation would be applied now.",
+							Default:     false,
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"reason": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Reason of a refusal: InsufficientBalance, NotApplicable, WalletTerminated or GrantNotFound.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"message": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"shortfall": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Shortfall is how many credits were missing (InsufficientBalance).",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"draws": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Draws are the grants the operation would take from (or add to), in drawdown order.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.PreviewDraw{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"balanceAfter": {
+						SchemaProps: spec.SchemaProps{
+							Description: "BalanceAfter is the available balance after the operation.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"debtAfter": {
+						SchemaProps: spec.SchemaProps{
+							Description: "DebtAfter is the debt after the operation.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+				Required: []string{"allowed"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.PreviewDraw{}.OpenAPIModelName()},
 	}
 }
 

@@ -43,6 +43,7 @@ func AddToScheme(s *runtime.Scheme) error {
 			&Transaction{}, &TransactionList{},
 			&Payment{}, &PaymentList{},
 			&Usage{}, &UsageBatch{},
+			&Preview{},
 		)
 	}
 	metav1.AddToGroupVersion(s, SchemeGroupVersion)

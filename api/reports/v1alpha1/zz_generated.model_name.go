@@ -77,6 +77,26 @@ func (in PaymentList) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Preview) OpenAPIModelName() string {
+	return "io.walletop.reports.v1alpha1.Preview"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PreviewDraw) OpenAPIModelName() string {
+	return "io.walletop.reports.v1alpha1.PreviewDraw"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PreviewSpec) OpenAPIModelName() string {
+	return "io.walletop.reports.v1alpha1.PreviewSpec"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in PreviewStatus) OpenAPIModelName() string {
+	return "io.walletop.reports.v1alpha1.PreviewStatus"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Transaction) OpenAPIModelName() string {
 	return "io.walletop.reports.v1alpha1.Transaction"
 }
