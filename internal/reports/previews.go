@@ -52,14 +52,9 @@ func (r *previewREST) GetSingularName() string { return "preview" }
 // Create runs the ledger's preview: bad input is a 400, a missing wallet a
 // 404, a refusal the ledger would give is the answer (status.allowed false).
 func (r *previewREST) Create(ctx context.Context, obj runtime.Object, validate rest.ValidateObjectFunc, _ *metav1.CreateOptions) (runtime.Object, error) {
-	p, ok := obj.(*reportsv1alpha1.Preview)
-	if !ok {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("not a Preview: %T", obj))
-	}
-	if validate != nil {
-		if err := validate(ctx, obj); err != nil {
-			return nil, err
-		}
+	p, err := createInput[*reportsv1alpha1.Preview](ctx, obj, validate, "Preview")
+	if err != nil {
+		return nil, err
 	}
 	ns := genericapirequest.NamespaceValue(ctx)
 	req, err := previewRequest(ns, p.Spec)

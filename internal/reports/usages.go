@@ -121,14 +121,9 @@ func (r *usageREST) GetSingularName() string { return "usage" }
 // Create debits the wallet, or returns the first result for a key already
 // recorded.
 func (r *usageREST) Create(ctx context.Context, obj runtime.Object, validate rest.ValidateObjectFunc, options *metav1.CreateOptions) (runtime.Object, error) {
-	u, ok := obj.(*reportsv1alpha1.Usage)
-	if !ok {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("not a Usage: %T", obj))
-	}
-	if validate != nil {
-		if err := validate(ctx, obj); err != nil {
-			return nil, err
-		}
+	u, err := createInput[*reportsv1alpha1.Usage](ctx, obj, validate, "Usage")
+	if err != nil {
+		return nil, err
 	}
 	ns := genericapirequest.NamespaceValue(ctx)
 	req, err := debitRequest(ns, "spec", u.Name, u.Spec)
@@ -175,14 +170,9 @@ func (r *usageBatchREST) GetSingularName() string { return "usagebatch" }
 // whole batch before anything is written; a refusal by the ledger (e.g.
 // insufficient balance) is that event's result only.
 func (r *usageBatchREST) Create(ctx context.Context, obj runtime.Object, validate rest.ValidateObjectFunc, options *metav1.CreateOptions) (runtime.Object, error) {
-	b, ok := obj.(*reportsv1alpha1.UsageBatch)
-	if !ok {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("not a UsageBatch: %T", obj))
-	}
-	if validate != nil {
-		if err := validate(ctx, obj); err != nil {
-			return nil, err
-		}
+	b, err := createInput[*reportsv1alpha1.UsageBatch](ctx, obj, validate, "UsageBatch")
+	if err != nil {
+		return nil, err
 	}
 	n := len(b.Spec.Events)
 	if n == 0 || n > MaxBatchEvents {
@@ -230,3 +220,18 @@ func (r *usageBatchREST) Create(ctx context.Context, obj runtime.Object, validat
 }
 
 func isDryRun(o *metav1.CreateOptions) bool { return o != nil && len(o.DryRun) > 0 }
+
+// createInput checks what a create handler received: its Go type, then the
+// API server's admission (validate is nil on no admission).
+func createInput[T runtime.Object](ctx context.Context, obj runtime.Object, validate rest.ValidateObjectFunc, kind string) (T, error) {
+	t, ok := obj.(T)
+	if !ok {
+		return t, apierrors.NewBadRequest(fmt.Sprintf("not a %s: %T", kind, obj))
+	}
+	if validate != nil {
+		if err := validate(ctx, obj); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
