@@ -159,9 +159,7 @@ func (i instrumented) SettlePayment(ctx context.Context, wallet, key string, sta
 func (i instrumented) Debit(ctx context.Context, req ledger.DebitRequest) (ledger.Result, error) {
 	defer observe("debit", time.Now())
 	res, err := i.Store.Debit(ctx, req)
-	if err == nil && !res.Replayed {
-		countDebit(req)
-	}
+	countDebits([]ledger.DebitRequest{req}, func(int) bool { return err == nil && !res.Replayed })
 	return res, err
 }
 
@@ -203,11 +201,7 @@ func (i instrumented) Balance(ctx context.Context, wallet string) (ledger.Balanc
 func (i instrumented) DebitBatch(ctx context.Context, reqs []ledger.DebitRequest) ([]ledger.Result, []error) {
 	defer observe("debit_batch", time.Now())
 	res, errs := i.Store.DebitBatch(ctx, reqs)
-	for n, req := range reqs {
-		if (n >= len(errs) || errs[n] == nil) && n < len(res) && !res[n].Replayed {
-			countDebit(req)
-		}
-	}
+	countDebits(reqs, func(n int) bool { return (n >= len(errs) || errs[n] == nil) && n < len(res) && !res[n].Replayed })
 	return res, errs
 }
 

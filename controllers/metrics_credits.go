@@ -64,21 +64,38 @@ var usageSeries = struct {
 	seen map[[3]string]bool
 }{seen: map[[3]string]bool{}}
 
-func countDebit(req ledger.DebitRequest) {
-	ns, _, _ := billingv1alpha1.ParseLedgerWalletName(req.Wallet)
-	key := [3]string{ns, req.Origin, req.Endpoint}
+// countDebits counts the debits that did something now; a batch adds once
+// per label set, not once per event.
+func countDebits(reqs []ledger.DebitRequest, applied func(i int) bool) {
+	// summed as floats: the metric is one, and a batch of large debits can
+	// pass int64 while each debit is exact in the ledger
+	sums := map[[3]string]float64{}
+	var total float64
 	usageSeries.Lock()
-	if !usageSeries.seen[key] {
-		if len(usageSeries.seen) < maxUsageSeries {
-			usageSeries.seen[key] = true
-		} else {
-			key[1], key[2] = otherLabel, otherLabel
+	for i, req := range reqs {
+		if !applied(i) {
+			continue
 		}
+		ns, _, _ := billingv1alpha1.ParseLedgerWalletName(req.Wallet)
+		key := [3]string{ns, req.Origin, req.Endpoint}
+		if !usageSeries.seen[key] {
+			if len(usageSeries.seen) < maxUsageSeries {
+				usageSeries.seen[key] = true
+			} else {
+				key[1], key[2] = otherLabel, otherLabel
+			}
+		}
+		f := float64(req.Credits) / 1e6
+		sums[key] += f
+		total += f
 	}
 	usageSeries.Unlock()
-	f := credits(req.Credits)
-	creditsDebited.WithLabelValues(key[0], key[1], key[2]).Add(f)
-	creditsMoved.WithLabelValues("debit").Add(f)
+	for key, f := range sums {
+		creditsDebited.WithLabelValues(key[0], key[1], key[2]).Add(f)
+	}
+	if total > 0 {
+		creditsMoved.WithLabelValues("debit").Add(total)
+	}
 }
 
 // countCredits counts a write that did something now.

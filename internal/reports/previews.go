@@ -74,7 +74,7 @@ func (r *previewREST) Create(ctx context.Context, obj runtime.Object, validate r
 				Category: string(d.Category), Credits: d.Credits.String()})
 		}
 	case errors.Is(err, ledger.ErrInsufficientBalance), errors.Is(err, ledger.ErrNotApplicable),
-		errors.Is(err, ledger.ErrWalletTerminated), errors.Is(err, ledger.ErrNotFound) && !errors.Is(err, ledger.ErrWalletNotFound):
+		errors.Is(err, ledger.ErrWalletTerminated), errors.Is(err, ledger.ErrNotFound):
 		out.Status = reportsv1alpha1.PreviewStatus{Reason: previewReason(err), Message: err.Error()}
 		if errors.As(err, &short) {
 			out.Status.Shortfall = short.Shortfall.String()
