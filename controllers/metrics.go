@@ -254,3 +254,8 @@ func (i instrumented) Preview(ctx context.Context, req ledger.PreviewRequest) (l
 	defer observe("preview", time.Now())
 	return i.Store.Preview(ctx, req)
 }
+
+func (i instrumented) Forecast(ctx context.Context, req ledger.ForecastRequest) (ledger.Forecast, error) {
+	defer observe("forecast", time.Now())
+	return i.Store.Forecast(ctx, req)
+}

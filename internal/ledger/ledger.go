@@ -397,6 +397,9 @@ type Reader interface {
 	// Preview judges a debit, void, refund or adjustment by the ledger's own
 	// rules on a copy of the wallet: what it would draw, or its refusal.
 	Preview(ctx context.Context, req PreviewRequest) (Preview, error)
+	// Forecast plays a copy of the wallet forward at its recent usage rate
+	// (ForecastRequest): its runway, day by day.
+	Forecaster
 }
 
 // UsageRecorder records metered usage (the reports API's usages).

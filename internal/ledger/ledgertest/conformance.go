@@ -564,4 +564,5 @@ func Run(t *testing.T, open Opener) {
 		f.verify()
 	})
 	t.Run("PreviewMatchesApply", func(t *testing.T) { previewMatchesApply(t, open) })
+	t.Run("Forecast", func(t *testing.T) { forecastCases(t, open) })
 }
