@@ -199,7 +199,7 @@ func run(o options) error {
 		return fmt.Errorf("events: %w", err)
 	}
 	if err := (&controllers.WalletReconciler{
-		Client: mgr.GetClient(), Ledger: instrumented, Recorder: recorder, StatusInterval: o.statusEvery,
+		Client: mgr.GetClient(), Ledger: instrumented, Forecasts: instrumented, Recorder: recorder, StatusInterval: o.statusEvery,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("wallet controller: %w", err)
 	}

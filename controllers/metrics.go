@@ -37,6 +37,8 @@ var (
 			"How far below zero debits may take a wallet's available balance.", []string{"namespace", "wallet"}, nil),
 		low: prometheus.NewDesc("wallet_operator_wallet_low_balance",
 			"1 while a wallet's available balance is at or below its lowBalanceThreshold (its LowBalance condition), else 0.", []string{"namespace", "wallet"}, nil),
+		runsOut: prometheus.NewDesc("wallet_operator_wallet_runs_out_timestamp_seconds",
+			"When a wallet's usage is forecast to be first refused (status.runsOutAt), as a Unix time; absent when not within 90 days.", []string{"namespace", "wallet"}, nil),
 		wallets: map[types.NamespacedName]walletSample{},
 	}
 	transactionsApplied = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -65,6 +67,7 @@ type walletSample struct {
 	balances  [len(balanceCategories)]money.Micros
 	overdraft money.Micros
 	low       bool
+	runsOut   time.Time // zero: not within the forecast
 }
 
 // balanceCollector serves the wallets' balance gauges. It keeps five exact
@@ -72,7 +75,7 @@ type walletSample struct {
 // would keep a series object with its label pairs, about a kilobyte, for
 // each of the five categories of every wallet for the life of the process.
 type balanceCollector struct {
-	desc, overdraft, low *prometheus.Desc
+	desc, overdraft, low, runsOut *prometheus.Desc
 	mu                   sync.Mutex
 	wallets              map[types.NamespacedName]walletSample
 }
@@ -80,7 +83,17 @@ type balanceCollector struct {
 func (c *balanceCollector) set(w types.NamespacedName, b ledger.Balance, overdraft money.Micros, low bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.wallets[w] = walletSample{balances: [...]money.Micros{b.Available, b.Paid, b.Granted, b.Pending, b.Debt}, overdraft: overdraft, low: low}
+	s := c.wallets[w]
+	s.balances, s.overdraft, s.low = [...]money.Micros{b.Available, b.Paid, b.Granted, b.Pending, b.Debt}, overdraft, low
+	c.wallets[w] = s
+}
+
+func (c *balanceCollector) setRunway(w types.NamespacedName, runsOut time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.wallets[w]
+	s.runsOut = runsOut
+	c.wallets[w] = s
 }
 
 // forgetWalletMetrics drops a deleted wallet's series.
@@ -95,6 +108,7 @@ func (c *balanceCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.desc
 	ch <- c.overdraft
 	ch <- c.low
+	ch <- c.runsOut
 }
 
 func (c *balanceCollector) Collect(ch chan<- prometheus.Metric) {
@@ -120,6 +134,9 @@ func (c *balanceCollector) Collect(ch chan<- prometheus.Metric) {
 			low = 1
 		}
 		ch <- prometheus.MustNewConstMetric(c.low, prometheus.GaugeValue, low, ns, name)
+		if !r.sample.runsOut.IsZero() {
+			ch <- prometheus.MustNewConstMetric(c.runsOut, prometheus.GaugeValue, float64(r.sample.runsOut.Unix()), ns, name)
+		}
 	}
 }
 

@@ -162,7 +162,7 @@ func startManager() {
 	instrumented := controllers.Instrument(store) // as main.go wires it
 	recorder, err := eventsink.ForManager(mgr, "wallet-operator", eventsink.Options{})
 	Expect(err).NotTo(HaveOccurred())
-	Expect((&controllers.WalletReconciler{Client: mgr.GetClient(), Ledger: instrumented, Recorder: recorder}).SetupWithManager(mgr)).To(Succeed())
+	Expect((&controllers.WalletReconciler{Client: mgr.GetClient(), Ledger: instrumented, Forecasts: instrumented, Recorder: recorder}).SetupWithManager(mgr)).To(Succeed())
 	Expect((&controllers.WalletTransactionReconciler{Client: mgr.GetClient(), Ledger: instrumented, Recorder: recorder,
 		AutoTopUpTTL: autoTopUpTTL}).SetupWithManager(mgr)).To(Succeed())
 	ctx, cancel := context.WithCancel(context.Background())

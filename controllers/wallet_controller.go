@@ -51,6 +51,8 @@ type WalletReconciler struct {
 	Recorder events.EventRecorder
 	// Now is the clock (the ledger's, in tests).
 	Now func() time.Time
+	// Forecasts, if set, computes status.runsOutAt (the ledger's forecast).
+	Forecasts ledger.Forecaster
 	// StatusInterval coalesces the ledger's change feed: a wallet changed
 	// by writes without a WalletTransaction (usage ingestion) is refreshed
 	// at most once per interval, never once per debit. Default 1s.
@@ -101,6 +103,7 @@ func (r *WalletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, err
 	}
 	setRulesCondition(w, broken)
+	nextForecast := r.forecastRunway(ctx, w, b, now)
 	// The rules' new state is written first, then their transactions are
 	// created: a crash in between re-creates them under the same names.
 	if err := r.setStatus(ctx, w, read, &b, nil); err != nil {
@@ -111,7 +114,7 @@ func (r *WalletReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 			return ctrl.Result{}, err
 		}
 	}
-	return nextWakeUp(w, b, nextSchedule, now), nil
+	return nextWakeUp(w, b, now, nextSchedule, nextForecast), nil
 }
 
 // reconcileDelete terminates a deleted Wallet in the ledger, then lets it go.
@@ -181,18 +184,20 @@ func (r *WalletReconciler) expireOrTerminate(ctx context.Context, w *billingv1al
 }
 
 // nextWakeUp requeues the wallet exactly when something changes by itself
-// (a grant starts or expires, the wallet ends, a schedule fires): nothing
-// polls.
-func nextWakeUp(w *billingv1alpha1.Wallet, b ledger.Balance, nextSchedule, now time.Time) ctrl.Result {
+// (a grant starts or expires, the wallet ends, a schedule fires, the
+// runway's usage rate moves): nothing polls.
+func nextWakeUp(w *billingv1alpha1.Wallet, b ledger.Balance, now time.Time, also ...time.Time) ctrl.Result {
 	var next time.Time
 	if !b.NextChange.IsZero() {
 		next = b.NextChange
 	}
-	if w.Spec.ExpiresAt != nil && !b.Terminated && (next.IsZero() || w.Spec.ExpiresAt.Time.Before(next)) {
-		next = w.Spec.ExpiresAt.Time
+	if w.Spec.ExpiresAt != nil && !b.Terminated {
+		also = append(also, w.Spec.ExpiresAt.Time)
 	}
-	if !nextSchedule.IsZero() && !b.Terminated && (next.IsZero() || nextSchedule.Before(next)) {
-		next = nextSchedule
+	for _, t := range also {
+		if !t.IsZero() && !b.Terminated && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
 	}
 	if next.IsZero() {
 		return ctrl.Result{}

@@ -262,6 +262,14 @@ type WalletStatus struct {
 	// LastComputedAt; it grows with every entry.
 	// +optional
 	LedgerSequence int64 `json:"ledgerSequence,omitempty"`
+	// RunsOutAt is when the wallet's usage is forecast to be first refused,
+	// at its recent rate (trailing 7 days), with its expiries and auto
+	// top-up rules; unset when that is not within 90 days.
+	// +optional
+	RunsOutAt *metav1.Time `json:"runsOutAt,omitempty"`
+	// ForecastTime is when RunsOutAt was computed (at most once a minute).
+	// +optional
+	ForecastTime *metav1.Time `json:"forecastTime,omitempty"`
 	// AutoTopUp is the state of each auto top-up rule.
 	// +optional
 	// +listType=map
@@ -285,6 +293,7 @@ type WalletStatus struct {
 // +kubebuilder:printcolumn:name="Balance",type=string,JSONPath=`.status.balance`
 // +kubebuilder:printcolumn:name="Paid",type=string,JSONPath=`.status.paidBalance`
 // +kubebuilder:printcolumn:name="Granted",type=string,JSONPath=`.status.grantedBalance`
+// +kubebuilder:printcolumn:name="Runs Out",type=string,JSONPath=`.status.runsOutAt`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.phase`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Wallet struct {

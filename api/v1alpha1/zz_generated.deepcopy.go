@@ -271,6 +271,14 @@ func (in *WalletStatus) DeepCopyInto(out *WalletStatus) {
 		in, out := &in.LastComputedAt, &out.LastComputedAt
 		*out = (*in).DeepCopy()
 	}
+	if in.RunsOutAt != nil {
+		in, out := &in.RunsOutAt, &out.RunsOutAt
+		*out = (*in).DeepCopy()
+	}
+	if in.ForecastTime != nil {
+		in, out := &in.ForecastTime, &out.ForecastTime
+		*out = (*in).DeepCopy()
+	}
 	if in.AutoTopUp != nil {
 		in, out := &in.AutoTopUp, &out.AutoTopUp
 		*out = make([]AutoTopUpRuleStatus, len(*in))

@@ -42,7 +42,7 @@ var _ = Describe("samples", Ordered, func() {
 	It("list with the printer columns", func() {
 		out := kubectl("get", "wallets", "-n", "team-a")
 		Expect(strings.Fields(strings.SplitN(out, "\n", 2)[0])).To(Equal(
-			[]string{"NAME", "CURRENCY", "BALANCE", "PAID", "GRANTED", "STATUS", "AGE"}))
+			[]string{"NAME", "CURRENCY", "BALANCE", "PAID", "GRANTED", "RUNS", "OUT", "STATUS", "AGE"}))
 		Expect(out).To(MatchRegexp(`(?m)^main\s+USD\s`))
 
 		out = kubectl("get", "wtx", "-n", "team-a")
