@@ -76,8 +76,8 @@ type walletSample struct {
 // each of the five categories of every wallet for the life of the process.
 type balanceCollector struct {
 	desc, overdraft, low, runsOut *prometheus.Desc
-	mu                   sync.Mutex
-	wallets              map[types.NamespacedName]walletSample
+	mu                            sync.Mutex
+	wallets                       map[types.NamespacedName]walletSample
 }
 
 func (c *balanceCollector) set(w types.NamespacedName, b ledger.Balance, overdraft money.Micros, low bool) {
