@@ -217,6 +217,8 @@ func run(o options) error {
 		if err := o.reportsOpts.UseKubeconfig(restConfig, dir); err != nil {
 			return fmt.Errorf("reports server: %w", err)
 		}
+		// the reports server reads the Wallets' rules and runways from the manager's cache
+		o.reportsOpts.Plans = controllers.WalletPlans{Reader: mgr.GetClient()}
 		lazy := &lazyReports{opts: o.reportsOpts, store: instrumented}
 		if o.servingCert.Secret == "" {
 			// the certificate is given: a bad one stops the start here

@@ -106,3 +106,40 @@ func (r *WalletReconciler) forecastRunway(ctx context.Context, w *billingv1alpha
 	walletBalances.setRunway(client.ObjectKeyFromObject(w), fc.RunsOutAt)
 	return fc.RateChangesAt
 }
+
+// WalletPlans serves the reports server's plans (reports.Plans) from the
+// Wallet objects, through the manager's cache.
+type WalletPlans struct{ Reader client.Reader }
+
+func (p WalletPlans) wallet(ctx context.Context, namespace, name string) (*billingv1alpha1.Wallet, error) {
+	w := &billingv1alpha1.Wallet{}
+	if err := p.Reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, w); err != nil {
+		// a wallet outlives its object in the ledger: it then has no plan
+		return nil, client.IgnoreNotFound(err)
+	}
+	return w, nil
+}
+
+// Plan returns what the Wallet does by itself (none without its object).
+func (p WalletPlans) Plan(ctx context.Context, namespace, name string, now time.Time) (ledger.ForecastPlan, error) {
+	w, err := p.wallet(ctx, namespace, name)
+	if w == nil {
+		return ledger.ForecastPlan{}, err
+	}
+	return ForecastPlan(w, now), nil
+}
+
+// Runway returns the Wallet's status.runsOutAt and status.forecastTime.
+func (p WalletPlans) Runway(ctx context.Context, namespace, name string) (runsOutAt, forecastTime time.Time, err error) {
+	w, err := p.wallet(ctx, namespace, name)
+	if w == nil {
+		return runsOutAt, forecastTime, err
+	}
+	if w.Status.RunsOutAt != nil {
+		runsOutAt = w.Status.RunsOutAt.Time
+	}
+	if w.Status.ForecastTime != nil {
+		forecastTime = w.Status.ForecastTime.Time
+	}
+	return runsOutAt, forecastTime, nil
+}

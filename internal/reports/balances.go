@@ -37,6 +37,7 @@ import (
 // balanceREST serves balances: get (with options) and list.
 type balanceREST struct {
 	store ledger.Reader
+	plans Plans
 	now   func() time.Time
 	tabler
 }
@@ -48,18 +49,22 @@ var (
 	_ rest.SingularNameProvider = &balanceREST{}
 )
 
-func newBalanceREST(store ledger.Reader, now func() time.Time) *balanceREST {
-	return &balanceREST{store: store, now: now, tabler: tabler{
+func newBalanceREST(store ledger.Reader, plans Plans, now func() time.Time) *balanceREST {
+	return &balanceREST{store: store, plans: plans, now: now, tabler: tabler{
 		// -o wide adds the debt, the money value and whether the wallet is terminated
-		columns: wide(columns("Wallet", "Currency", "Balance", "Paid", "Granted", "Pending", "Next Expiration", "Computed At",
-			"Debt", "Money Balance", "Terminated"), 8),
+		columns: wide(columns("Wallet", "Currency", "Balance", "Paid", "Granted", "Pending", "Next Expiration", "Runs Out", "Computed At",
+			"Debt", "Money Balance", "Terminated"), 9),
 		cells: func(o runtime.Object) []any {
 			b := o.(*reportsv1alpha1.Balance)
 			next := "<none>"
 			if b.NextExpiration != nil {
 				next = b.NextExpiration.Credits + " at " + timeCell(&b.NextExpiration.At)
 			}
-			return []any{b.Name, b.Currency, b.Balance, b.Paid, b.Granted, b.Pending, next, timeCell(&b.ComputedAt),
+			runsOut := runsOutCell(b.RunsOutAt, b.ForecastTime)
+			if b.Terminated {
+				runsOut = "<none>"
+			}
+			return []any{b.Name, b.Currency, b.Balance, b.Paid, b.Granted, b.Pending, next, runsOut, timeCell(&b.ComputedAt),
 				b.Debt, b.MoneyBalance + " " + b.Currency, b.Terminated}
 		},
 	}}
@@ -99,6 +104,11 @@ func (r *balanceREST) Get(ctx context.Context, name string, options runtime.Obje
 		return nil, apiError(err, name)
 	}
 	out := balanceObject(ns, name, b)
+	if opts.At == nil {
+		if err := r.runway(ctx, out); err != nil {
+			return nil, err
+		}
+	}
 	if opts.IncludeGrants {
 		grants, err := r.store.Grants(ctx, wallet)
 		if err != nil {
@@ -154,9 +164,34 @@ func (r *balanceREST) List(ctx context.Context, o *metainternalversion.ListOptio
 		if err != nil {
 			return nil, apiError(err, name)
 		}
-		list.Items = append(list.Items, *balanceObject(wns, name, b))
+		out := balanceObject(wns, name, b)
+		if err := r.runway(ctx, out); err != nil {
+			return nil, err
+		}
+		list.Items = append(list.Items, *out)
 	}
 	return list, nil
+}
+
+// runway adds the operator's last forecast (the Wallet's status): a list
+// of 500 balances computes no forecast.
+func (r *balanceREST) runway(ctx context.Context, b *reportsv1alpha1.Balance) error {
+	if r.plans == nil || b.Terminated {
+		return nil
+	}
+	runsOut, at, err := r.plans.Runway(ctx, b.Namespace, b.Name)
+	if err != nil {
+		return apierrors.NewInternalError(fmt.Errorf("reading Wallet %s/%s: %w", b.Namespace, b.Name, err))
+	}
+	if !runsOut.IsZero() {
+		t := mt(runsOut)
+		b.RunsOutAt = &t
+	}
+	if !at.IsZero() {
+		t := mt(at)
+		b.ForecastTime = &t
+	}
+	return nil
 }
 
 // MaxBalancePage is the largest limit a balances list takes (kubectl asks

@@ -24,16 +24,17 @@ import (
 )
 
 // csvAttachment marks a CSV answer as a download named after the report:
-// <namespace>-<wallet>-consumption.csv.
+// <namespace>-<wallet>-consumption.csv or <namespace>-<wallet>-forecast.csv.
 func csvAttachment(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 		// apis/reports.walletop.io/v1alpha1/namespaces/<ns>/consumptionreports/<wallet>
-		if r.Method != http.MethodGet || len(parts) != 7 || parts[5] != "consumptionreports" {
+		kind := map[string]string{"consumptionreports": "consumption", "forecasts": "forecast"}
+		if r.Method != http.MethodGet || len(parts) != 7 || kind[parts[5]] == "" {
 			next.ServeHTTP(w, r)
 			return
 		}
-		d := &attachmentWriter{ResponseWriter: w, filename: parts[4] + "-" + parts[6] + "-consumption.csv"}
+		d := &attachmentWriter{ResponseWriter: w, filename: parts[4] + "-" + parts[6] + "-" + kind[parts[5]] + ".csv"}
 		next.ServeHTTP(responsewriter.WrapForHTTP1Or2(d), r)
 	})
 }

@@ -42,6 +42,9 @@ type Options struct {
 	FlowControl bool
 	// Now is the clock (tests inject one); nil: time.Now.
 	Now func() time.Time
+	// Plans reads the Wallet objects' auto top-up rules and last forecast
+	// (nil: forecasts play no rules, RUNS OUT reads unknown).
+	Plans Plans
 }
 
 // DefaultPort is where the reports server listens by default.

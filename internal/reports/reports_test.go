@@ -108,7 +108,7 @@ func reportSpecs(backend func() ledger.Store) {
 		Expect(err).NotTo(HaveOccurred(), out)
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		Expect(lines).To(HaveLen(3), out)
-		Expect(strings.Fields(lines[0])).To(Equal([]string{"WALLET", "CURRENCY", "BALANCE", "PAID", "GRANTED", "PENDING", "NEXT", "EXPIRATION", "COMPUTED", "AT"}))
+		Expect(strings.Fields(lines[0])).To(Equal([]string{"WALLET", "CURRENCY", "BALANCE", "PAID", "GRANTED", "PENDING", "NEXT", "EXPIRATION", "RUNS", "OUT", "COMPUTED", "AT"}))
 		// 1000 paid - 10 refunded; 500 granted - 250 used (granted is drawn before paid).
 		Expect(strings.Fields(lines[1])[:6]).To(Equal([]string{"main", "USD", "1240", "990", "250", "0"}))
 		Expect(lines[1]).To(ContainSubstring("250 at " + time.Now().Add(30*24*time.Hour).UTC().Format("2006-01-02")))
@@ -116,7 +116,7 @@ func reportSpecs(backend func() ledger.Store) {
 
 		out, err = kubectl(adminKC, "get", "balances", "-n", "team-a", "-o", "wide")
 		Expect(err).NotTo(HaveOccurred(), out)
-		Expect(strings.Fields(strings.Split(out, "\n")[1])[10:]).To(Equal([]string{"0", "12.4", "USD", "false"}))
+		Expect(strings.Fields(strings.Split(out, "\n")[1])[11:]).To(Equal([]string{"0", "12.4", "USD", "false"}))
 
 		out, err = kubectl(adminKC, "get", "balances", "-A", "-o", "name")
 		Expect(err).NotTo(HaveOccurred(), out)
@@ -383,6 +383,7 @@ spec:
 
 	hostileReportSpecs()
 	previewSpecs()
+	forecastSpecs()
 
 	DescribeTable("answers bad input with a Status that says what to fix",
 		func(path string, code int, msg string) {
@@ -459,6 +460,7 @@ spec:
 
 		It("gives each shipped role exactly its resources", func() {
 			for role, allowed := range map[string][]string{
+				"wallet-balance-viewer":            {"balances", "forecasts"},
 				"wallet-consumption-report-viewer": {"consumptionreports"},
 				"wallet-transactions-viewer":       {"transactions", "payments"},
 				"wallet-usage-writer":              {"usages"},
@@ -472,7 +474,8 @@ spec:
 				}))).To(Succeed())
 				cfg := user.Config()
 				requests := map[string]func() int{
-					"balances": func() int { return call(cfg, http.MethodGet, nsPath("team-a", "balances/main"), nil).code },
+					"balances":  func() int { return call(cfg, http.MethodGet, nsPath("team-a", "balances/main"), nil).code },
+					"forecasts": func() int { return call(cfg, http.MethodGet, nsPath("team-a", "forecasts/main"), nil).code },
 					"consumptionreports": func() int {
 						return call(cfg, http.MethodGet, nsPath("team-a", "consumptionreports/main"), nil).code
 					},

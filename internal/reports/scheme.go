@@ -57,6 +57,9 @@ func init() {
 	utilruntime.Must(Scheme.AddConversionFunc((*url.Values)(nil), (*reportsv1alpha1.ConsumptionReportOptions)(nil), func(a, b any, _ conversion.Scope) error {
 		return consumptionOptions(*a.(*url.Values), b.(*reportsv1alpha1.ConsumptionReportOptions))
 	}))
+	utilruntime.Must(Scheme.AddConversionFunc((*url.Values)(nil), (*reportsv1alpha1.ForecastOptions)(nil), func(a, b any, _ conversion.Scope) error {
+		return forecastOptions(*a.(*url.Values), b.(*reportsv1alpha1.ForecastOptions))
+	}))
 	for _, kind := range []string{"Transaction", "Payment"} {
 		utilruntime.Must(Scheme.AddFieldLabelConversionFunc(reportsv1alpha1.SchemeGroupVersion.WithKind(kind), historyFieldLabel))
 	}

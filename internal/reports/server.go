@@ -108,7 +108,8 @@ func New(o *Options, store Ledger) (*Server, error) {
 	}
 	group := genericapiserver.NewDefaultAPIGroupInfo(reportsv1alpha1.GroupName, Scheme, ParameterCodec, Codecs)
 	group.VersionedResourcesStorageMap[reportsv1alpha1.SchemeGroupVersion.Version] = map[string]rest.Storage{
-		"balances":           newBalanceREST(store, now),
+		"balances":           newBalanceREST(store, o.Plans, now),
+		"forecasts":          newForecastREST(store, o.Plans, now),
 		"consumptionreports": newConsumptionREST(store, now),
 		"transactions":       newTransactionREST(store),
 		"payments":           newPaymentREST(store),

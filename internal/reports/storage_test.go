@@ -251,7 +251,7 @@ func TestBalanceGetAndList(t *testing.T) {
 	if _, err := s.TopUp(ctx, ledger.TopUpRequest{Wallet: "a/x", Key: "g", Paid: money.MustParse("12.5"), Priority: 50}); err != nil {
 		t.Fatal(err)
 	}
-	r := newBalanceREST(s, time.Now)
+	r := newBalanceREST(s, nil, time.Now)
 	obj, err := r.Get(nsCtx("a"), "x", &reportsv1alpha1.BalanceOptions{IncludeGrants: true, IncludeLedger: true})
 	if err != nil {
 		t.Fatal(err)
@@ -276,7 +276,7 @@ func TestBalanceGetAndList(t *testing.T) {
 		t.Fatalf("list all: %+v %v", lobj, err)
 	}
 	table, err := r.ConvertToTable(ctx, b, nil)
-	if err != nil || table.Rows[0].Cells[2] != "12.5" || table.ColumnDefinitions[6].Name != "Next Expiration" || table.ColumnDefinitions[8].Priority != 1 {
+	if err != nil || table.Rows[0].Cells[2] != "12.5" || table.ColumnDefinitions[6].Name != "Next Expiration" || table.ColumnDefinitions[9].Priority != 1 {
 		t.Fatalf("table %+v %v", table, err)
 	}
 }

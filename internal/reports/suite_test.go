@@ -34,12 +34,16 @@ import (
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/yaml"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
+	"github.com/walletop/wallet-operator/controllers"
 	"github.com/walletop/wallet-operator/internal/ledger"
 	"github.com/walletop/wallet-operator/internal/ledger/postgres"
 	"github.com/walletop/wallet-operator/internal/ledger/sqlite"
@@ -57,6 +61,8 @@ var (
 	admin     *rest.Config
 	adminKC   string // kubeconfig file of the admin, for kubectl
 	k8sClient client.Client
+	// walletClient knows the operator's CRDs (Wallet objects)
+	walletClient client.Client
 	// store is what the reports server reads: the specs run once on SQLite
 	// and once on PostgreSQL, switching it between the two (never while a
 	// request is in flight).
@@ -114,6 +120,13 @@ var _ = BeforeSuite(func() {
 	opts.SecureServing.ServerCert.CertKey.CertFile = files.ServingCert
 	opts.SecureServing.ServerCert.CertKey.KeyFile = files.ServingKey
 	Expect(opts.UseKubeconfig(admin, dir)).To(Succeed())
+	// forecasts read the Wallets' rules, RUNS OUT their status, as main.go wires it
+	walletScheme := runtime.NewScheme()
+	Expect(clientgoscheme.AddToScheme(walletScheme)).To(Succeed())
+	Expect(billingv1alpha1.AddToScheme(walletScheme)).To(Succeed())
+	walletClient, err = client.New(admin, client.Options{Scheme: walletScheme})
+	Expect(err).NotTo(HaveOccurred())
+	opts.Plans = controllers.WalletPlans{Reader: walletClient}
 	server, err := reports.New(opts, store)
 	Expect(err).NotTo(HaveOccurred())
 	suiteCtx, stopServer = context.WithCancel(context.Background())
@@ -123,6 +136,8 @@ var _ = BeforeSuite(func() {
 	}()
 	Expect(localcluster.RegisterReportsAPI(suiteCtx, k8sClient, files, port)).To(Succeed())
 	applyFile(filepath.Join(moduleRoot(), "config", "rbac", "wallet_reports_roles.yaml"))
+	applyFile(filepath.Join(moduleRoot(), "config", "crd", "bases", "billing.walletop.io_wallets.yaml"))
+	Eventually(func() error { return walletClient.List(suiteCtx, &billingv1alpha1.WalletList{}) }).Should(Succeed())
 })
 
 var _ = AfterSuite(func() {

@@ -40,6 +40,10 @@ func GetOpenAPIDefinitions(ref common.ReferenceCallback) map[string]common.OpenA
 		v1alpha1.ConsumptionReportOptions{}.OpenAPIModelName(): schema_wallet_operator_api_reports_v1alpha1_ConsumptionReportOptions(ref),
 		v1alpha1.ConsumptionTotals{}.OpenAPIModelName():        schema_wallet_operator_api_reports_v1alpha1_ConsumptionTotals(ref),
 		v1alpha1.Expiration{}.OpenAPIModelName():               schema_wallet_operator_api_reports_v1alpha1_Expiration(ref),
+		v1alpha1.Forecast{}.OpenAPIModelName():                 schema_wallet_operator_api_reports_v1alpha1_Forecast(ref),
+		v1alpha1.ForecastDay{}.OpenAPIModelName():              schema_wallet_operator_api_reports_v1alpha1_ForecastDay(ref),
+		v1alpha1.ForecastOptions{}.OpenAPIModelName():          schema_wallet_operator_api_reports_v1alpha1_ForecastOptions(ref),
+		v1alpha1.ForecastRate{}.OpenAPIModelName():             schema_wallet_operator_api_reports_v1alpha1_ForecastRate(ref),
 		v1alpha1.Grant{}.OpenAPIModelName():                    schema_wallet_operator_api_reports_v1alpha1_Grant(ref),
 		v1alpha1.Payment{}.OpenAPIModelName():                  schema_wallet_operator_api_reports_v1alpha1_Payment(ref),
 		v1alpha1.PaymentList{}.OpenAPIModelName():              schema_wallet_operator_api_reports_v1alpha1_PaymentList(ref),
@@ -231,6 +235,18 @@ func schema_wallet_operator_api_reports_v1alpha1_Balance(ref common.ReferenceCal
 					"computedAt": {
 						SchemaProps: spec.SchemaProps{
 							Description: "ComputedAt is when this balance was computed (the time asked for with ?at=).",
+							Ref:         ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"runsOutAt": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RunsOutAt is when the wallet is forecast to run out (the Wallet's status.runsOutAt; the forecasts resource has the whole projection).",
+							Ref:         ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"forecastTime": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ForecastTime is when RunsOutAt was computed; unset before the operator's first forecast of the wallet.",
 							Ref:         ref(v1.Time{}.OpenAPIModelName()),
 						},
 					},
@@ -692,6 +708,295 @@ func schema_wallet_operator_api_reports_v1alpha1_Expiration(ref common.Reference
 		},
 		Dependencies: []string{
 			v1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_wallet_operator_api_reports_v1alpha1_Forecast(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "Forecast is a wallet's balance projected day by day at its recent usage rate, with its scheduled expiries and auto top-up rules: its runway. Nothing is written to compute it.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"metadata": {
+						SchemaProps: spec.SchemaProps{
+							Default: map[string]interface{}{},
+							Ref:     ref(v1.ObjectMeta{}.OpenAPIModelName()),
+						},
+					},
+					"currency": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"at": {
+						SchemaProps: spec.SchemaProps{
+							Description: "At is when the projection starts (now).",
+							Ref:         ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"window": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Window is the trailing window the rate is read from (e.g. 168h), ending at the current hour.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"ratePerDay": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RatePerDay is the usage per day, all origins and endpoints.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"rates": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Rates breaks the rate out by origin and endpoint.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.ForecastRate{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+					"available": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Available and Debt are the wallet's now; Floor is the lowest available balance its overdraft limit allows.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"debt": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"floor": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"runsOutAt": {
+						SchemaProps: spec.SchemaProps{
+							Description: "RunsOutAt is when usage is first refused; unset when not within the days.",
+							Ref:         ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"walletEnds": {
+						SchemaProps: spec.SchemaProps{
+							Description: "WalletEnds is true when the wallet ends (spec.expiresAt) within the days, or has ended: the days stop there.",
+							Type:        []string{"boolean"},
+							Format:      "",
+						},
+					},
+					"days": {
+						VendorExtensible: spec.VendorExtensible{
+							Extensions: spec.Extensions{
+								"x-kubernetes-list-type": "atomic",
+							},
+						},
+						SchemaProps: spec.SchemaProps{
+							Description: "Days are the projected days, [start, end) each.",
+							Type:        []string{"array"},
+							Items: &spec.SchemaOrArray{
+								Schema: &spec.Schema{
+									SchemaProps: spec.SchemaProps{
+										Ref: ref(v1alpha1.ForecastDay{}.OpenAPIModelName()),
+									},
+								},
+							},
+						},
+					},
+				},
+				Required: []string{"currency", "at", "window", "ratePerDay", "available", "debt", "floor"},
+			},
+		},
+		Dependencies: []string{
+			v1alpha1.ForecastDay{}.OpenAPIModelName(), v1alpha1.ForecastRate{}.OpenAPIModelName(), v1.ObjectMeta{}.OpenAPIModelName(), v1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_wallet_operator_api_reports_v1alpha1_ForecastDay(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ForecastDay is one projected day.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"start": {
+						SchemaProps: spec.SchemaProps{
+							Ref: ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"end": {
+						SchemaProps: spec.SchemaProps{
+							Ref: ref(v1.Time{}.OpenAPIModelName()),
+						},
+					},
+					"consumed": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Consumed is the usage drawn; Unserved the usage that would be refused.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"unserved": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"toppedUp": {
+						SchemaProps: spec.SchemaProps{
+							Description: "ToppedUp is what auto top-up rules add; Expired what expires.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"expired": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"available": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Available and Debt at the day's end.",
+							Default:     "",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"debt": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+				},
+				Required: []string{"start", "end", "consumed", "unserved", "toppedUp", "expired", "available", "debt"},
+			},
+		},
+		Dependencies: []string{
+			v1.Time{}.OpenAPIModelName()},
+	}
+}
+
+func schema_wallet_operator_api_reports_v1alpha1_ForecastOptions(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ForecastOptions are the query parameters of a forecast.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"kind": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"apiVersion": {
+						SchemaProps: spec.SchemaProps{
+							Description: "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"days": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Days to project, 1-90 (default 90).",
+							Type:        []string{"integer"},
+							Format:      "int32",
+						},
+					},
+					"window": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Window is the trailing window of usage the rate is read from, whole hours from 1h to 2160h (default 168h: 7 days).",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+					"format": {
+						SchemaProps: spec.SchemaProps{
+							Description: "Format is json (default) or csv: a text/csv attachment, one row per day.",
+							Type:        []string{"string"},
+							Format:      "",
+						},
+					},
+				},
+			},
+		},
+	}
+}
+
+func schema_wallet_operator_api_reports_v1alpha1_ForecastRate(ref common.ReferenceCallback) common.OpenAPIDefinition {
+	return common.OpenAPIDefinition{
+		Schema: spec.Schema{
+			SchemaProps: spec.SchemaProps{
+				Description: "ForecastRate is the usage per day of one origin and endpoint.",
+				Type:        []string{"object"},
+				Properties: map[string]spec.Schema{
+					"origin": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+					"endpoint": {
+						SchemaProps: spec.SchemaProps{
+							Type:   []string{"string"},
+							Format: "",
+						},
+					},
+					"perDay": {
+						SchemaProps: spec.SchemaProps{
+							Default: "",
+							Type:    []string{"string"},
+							Format:  "",
+						},
+					},
+				},
+				Required: []string{"origin", "perDay"},
+			},
+		},
 	}
 }
 

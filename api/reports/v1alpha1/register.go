@@ -44,6 +44,7 @@ func AddToScheme(s *runtime.Scheme) error {
 			&Payment{}, &PaymentList{},
 			&Usage{}, &UsageBatch{},
 			&Preview{},
+			&Forecast{}, &ForecastOptions{},
 		)
 	}
 	metav1.AddToGroupVersion(s, SchemeGroupVersion)

@@ -60,6 +60,14 @@ type Balance struct {
 	LedgerSequence int64 `json:"ledgerSequence"`
 	// ComputedAt is when this balance was computed (the time asked for with ?at=).
 	ComputedAt metav1.Time `json:"computedAt"`
+	// RunsOutAt is when the wallet is forecast to run out (the Wallet's
+	// status.runsOutAt; the forecasts resource has the whole projection).
+	// +optional
+	RunsOutAt *metav1.Time `json:"runsOutAt,omitempty"`
+	// ForecastTime is when RunsOutAt was computed; unset before the
+	// operator's first forecast of the wallet.
+	// +optional
+	ForecastTime *metav1.Time `json:"forecastTime,omitempty"`
 	// Grants lists the wallet's credit grants (with ?includeGrants=true).
 	// +optional
 	// +listType=atomic

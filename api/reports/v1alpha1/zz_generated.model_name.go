@@ -62,6 +62,26 @@ func (in Expiration) OpenAPIModelName() string {
 }
 
 // OpenAPIModelName returns the OpenAPI model name for this type.
+func (in Forecast) OpenAPIModelName() string {
+	return "io.walletop.reports.v1alpha1.Forecast"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ForecastDay) OpenAPIModelName() string {
+	return "io.walletop.reports.v1alpha1.ForecastDay"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ForecastOptions) OpenAPIModelName() string {
+	return "io.walletop.reports.v1alpha1.ForecastOptions"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
+func (in ForecastRate) OpenAPIModelName() string {
+	return "io.walletop.reports.v1alpha1.ForecastRate"
+}
+
+// OpenAPIModelName returns the OpenAPI model name for this type.
 func (in Grant) OpenAPIModelName() string {
 	return "io.walletop.reports.v1alpha1.Grant"
 }
