@@ -262,6 +262,9 @@ type playRule struct {
 	ForecastRule
 	next  time.Time // next scheduled run
 	fires int       // runs today
+	// last holds the rule's latest grant per category: a later one exactly
+	// like it is merged into it (see fire)
+	last map[Category]*grantRow
 }
 
 // playGroup is the usage of origins and endpoints that the same grants pay
@@ -319,25 +322,30 @@ func (p *play) day(start, end time.Time) (ForecastDay, error) {
 			r.next = r.Next(start)
 		}
 	}
-	// scheduled runs in time order, each after the expiries due before it
+	// Scheduled runs in time order, each after the expiries due before it.
+	// A rule's runs of one day are one top-up at its first run (usage is
+	// drawn at the day's end, so only their sum matters; the credits expire
+	// after the first run, the earlier side), at most MaxForecastRuns of them.
+	within := func(t time.Time) bool { return !t.After(end) && (p.endsAt == 0 || micros(t) < p.endsAt) }
 	for {
 		var r *playRule
 		for _, c := range p.rules {
-			if c.Next != nil && !c.next.After(end) && (r == nil || c.next.Before(r.next)) {
+			if c.Next != nil && c.fires == 0 && within(c.next) && (r == nil || c.next.Before(r.next)) {
 				r = c
 			}
 		}
-		if r == nil || (p.endsAt != 0 && micros(r.next) >= p.endsAt) {
+		if r == nil {
 			break
 		}
-		at := r.next
-		t.expired(p.normalize(micros(at)))
-		t.toppedUp(p.fire(r, at))
-		if r.fires >= MaxForecastRuns {
-			r.next = r.Next(end)
-		} else {
-			r.next = r.Next(at)
+		at, runs := r.next, 1
+		for r.next = r.Next(at); runs < MaxForecastRuns && within(r.next); r.next = r.Next(r.next) {
+			runs++
 		}
+		if runs == MaxForecastRuns {
+			r.next = r.Next(end)
+		}
+		t.expired(p.normalize(micros(at)))
+		t.toppedUp(p.fire(r, at, runs))
 	}
 	share := int64(day)
 	if p.endsAt != 0 && p.endsAt <= micros(end) {
@@ -436,13 +444,21 @@ func (p *play) key(what string) string {
 	return "forecast-" + what + ":" + strconv.Itoa(p.seq)
 }
 
-// fire runs a rule at t and returns the credits it added. A top-up the
-// ledger would refuse (the balance would overflow) adds nothing, as it
-// would add nothing for real.
-func (p *play) fire(r *playRule, t time.Time) money.Micros {
-	r.fires++
+// fire runs a rule at t (runs times, for a fixed rule) and returns the
+// credits it added. A top-up the ledger would refuse (the balance would
+// overflow) adds nothing, as it would add nothing for real.
+func (p *play) fire(r *playRule, t time.Time, runs int) money.Micros {
+	r.fires += runs
 	now := micros(t)
-	req := TopUpRequest{Wallet: p.w.name, Key: p.key("topup"), Paid: r.Paid, Granted: r.Granted, Priority: r.Priority}
+	req := TopUpRequest{Wallet: p.w.name, Key: p.key("topup"), Priority: r.Priority}
+	for range runs {
+		var err1, err2 error
+		req.Paid, err1 = money.Add(req.Paid, r.Paid)
+		req.Granted, err2 = money.Add(req.Granted, r.Granted)
+		if err1 != nil || err2 != nil {
+			return 0
+		}
+	}
 	if r.Target != nil {
 		missing := *r.Target - p.w.availableAt(now)
 		if missing <= 0 {
@@ -457,10 +473,36 @@ func (p *play) fire(r *playRule, t time.Time) money.Micros {
 		exp := t.Add(r.ExpiresAfter)
 		req.ExpiresAt = &exp
 	}
+	n := len(p.w.grants)
 	if _, err := p.w.topUp(req, 0, now); err != nil {
 		return 0
 	}
+	p.merge(r, n)
 	return req.Paid + req.Granted
+}
+
+// merge folds the grants a rule just opened (p.w.grants[from:]) into its
+// previous grant of the same category when they differ in nothing but age:
+// among grants alike in priority, expiry, category and restriction, the
+// drawdown order changes no total. A rule firing again and again then keeps
+// one grant instead of thousands that every later operation would scan.
+func (p *play) merge(r *playRule, from int) {
+	if r.last == nil {
+		r.last = map[Category]*grantRow{}
+	}
+	kept := p.w.grants[:from]
+	for _, g := range p.w.grants[from:] {
+		prev := r.last[g.category]
+		if prev != nil && prev.status == StatusSettled && prev.activated && g.activated && prev.remaining > 0 &&
+			prev.priority == g.priority && prev.expiresAt == g.expiresAt {
+			prev.original += g.original // fits: the wallet's total does
+			prev.remaining += g.remaining
+			continue
+		}
+		r.last[g.category] = g
+		kept = append(kept, g)
+	}
+	p.w.grants = kept
 }
 
 // draw takes up to want for a usage group at now, stopping at each armed
@@ -501,7 +543,7 @@ func (p *play) draw(g playGroup, want money.Micros, now int64) (got, added money
 		got += part
 		if cross != nil {
 			cross.Armed = false
-			if added, err = money.Add(added, p.fire(cross, t)); err != nil {
+			if added, err = money.Add(added, p.fire(cross, t, 1)); err != nil {
 				return got, added, errForecastOverflow
 			}
 		}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/walletop/wallet-operator/internal/ledger"
+	"github.com/walletop/wallet-operator/internal/money"
 )
 
 // usedPerDay gives wallet w a week of usage at perDay credits a day (one
@@ -159,6 +160,33 @@ func forecastCases(t *testing.T, open Opener) {
 		if fc.Days[4].ToppedUp != 1 || fc.Days[5].ToppedUp != ledger.MaxForecastRuns {
 			t.Fatalf("days 5-6 = %+v %+v", fc.Days[4], fc.Days[5])
 		}
+	})
+
+	t.Run("HostileRulesAreBounded", func(t *testing.T) {
+		f := newFixture(t, open)
+		f.open("w", "0")
+		f.usedPerDay("w", "10", "100")
+		everyMinute := func(t time.Time) time.Time { return t.Truncate(time.Minute).Add(time.Minute) }
+		var rules []ledger.ForecastRule
+		for i := range 5 {
+			rules = append(rules, ledger.ForecastRule{Name: fmt.Sprint("r", i), Next: everyMinute, Paid: 1, Priority: ledger.DefaultPriority})
+		}
+		// 1,440 runs a day each play as 24
+		fc := f.forecast(ledger.ForecastRequest{Wallet: "w", Plan: ledger.ForecastPlan{Rules: rules}})
+		if fc.Days[0].ToppedUp != 5*ledger.MaxForecastRuns || fc.Days[89].ToppedUp != 5*ledger.MaxForecastRuns {
+			t.Fatalf("days 1 and 90 = %+v %+v", fc.Days[0], fc.Days[89])
+		}
+		// top-ups the ledger would refuse for overflow add nothing; nothing wraps
+		for i := range rules {
+			rules[i].Paid = money.MaxAmount
+		}
+		fc = f.forecast(ledger.ForecastRequest{Wallet: "w", Days: 3, Plan: ledger.ForecastPlan{Rules: rules}})
+		for _, d := range fc.Days {
+			if d.ToppedUp < 0 || d.Available < 0 {
+				t.Fatalf("day = %+v", d)
+			}
+		}
+		runsOut(t, fc, time.Time{})
 	})
 
 	t.Run("WalletEnds", func(t *testing.T) {

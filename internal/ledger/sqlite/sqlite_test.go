@@ -261,3 +261,70 @@ func TestOneWriter(t *testing.T) {
 	}
 	again.Close()
 }
+
+// BenchmarkForecast projects 90 days of a typical wallet (two usage pairs,
+// a monthly and a threshold rule) and of a hostile one (five rules firing
+// every minute, 1,000 usage pairs, 20 restricted grants): the bounds keep
+// the second to at most 24 runs per rule and 64 debits a day.
+func BenchmarkForecast(b *testing.B) {
+	monthly := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, time.UTC) }
+	everyMinute := func(t time.Time) time.Time { return t.Truncate(time.Minute).Add(time.Minute) }
+	for _, c := range []struct {
+		name       string
+		pairs      int
+		restricted int
+		rules      []ledger.ForecastRule
+	}{
+		{"typical", 2, 0, []ledger.ForecastRule{
+			{Name: "monthly", Next: monthly, Paid: 500_000_000, Priority: 50},
+			{Name: "low", Threshold: 50_000_000, Armed: true, Paid: 100_000_000, Priority: 50},
+		}},
+		{"hostile", 1000, 20, func() []ledger.ForecastRule {
+			var rs []ledger.ForecastRule
+			for i := range 5 {
+				rs = append(rs, ledger.ForecastRule{Name: fmt.Sprint("r", i), Next: everyMinute, Paid: 1, Priority: 50})
+			}
+			return rs
+		}()},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			ctx := b.Context()
+			s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "ledger.db"), ledger.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			if err := s.OpenWallet(ctx, ledger.WalletSpec{Wallet: "w", Currency: "USD", Rate: 10_000}); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "g", Paid: 1_000_000_000_000, Priority: 50}); err != nil {
+				b.Fatal(err)
+			}
+			for i := range c.restricted {
+				if _, err := s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: fmt.Sprint("r", i), Granted: 1_000_000, Priority: 50,
+					AppliesTo: ledger.AppliesTo{Endpoints: []string{fmt.Sprint("/e", i)}}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var reqs []ledger.DebitRequest
+			for i := range c.pairs {
+				reqs = append(reqs, ledger.DebitRequest{Wallet: "w", Key: fmt.Sprint("d", i), Credits: 1_000_000, Origin: "api",
+					Endpoint: fmt.Sprint("/e", i), Timestamp: time.Now().Add(-2 * time.Hour)})
+			}
+			if _, errs := s.DebitBatch(ctx, reqs); errs != nil {
+				for _, err := range errs {
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			req := ledger.ForecastRequest{Wallet: "w", Plan: ledger.ForecastPlan{Rules: c.rules}}
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := s.Forecast(ctx, req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
