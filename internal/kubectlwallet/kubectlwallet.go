@@ -110,7 +110,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return nil
 	}
-	root.AddCommand(e.balanceCmd(), e.historyCmd(), e.reportCmd())
+	root.AddCommand(e.balanceCmd(), e.historyCmd(), e.reportCmd(), e.runwayCmd())
 	for _, k := range writeKinds {
 		root.AddCommand(e.writeCmd(k))
 	}

@@ -69,15 +69,22 @@ func (e *env) balanceCmd() *cobra.Command {
 				return e.print(wallets)
 			}
 			tw := tabwriter.NewWriter(e.out, 0, 4, 3, ' ', 0)
-			fmt.Fprintln(tw, "NAMESPACE\tWALLET\tBALANCE\tPAID\tGRANTED\tPENDING\tMONEY\tPHASE")
+			fmt.Fprintln(tw, "NAMESPACE\tWALLET\tBALANCE\tPAID\tGRANTED\tPENDING\tMONEY\tRUNS OUT\tPHASE")
 			for _, w := range wallets {
 				st := w.Status
 				m := ""
 				if st.MoneyBalance != nil {
 					m = st.MoneyBalance.Amount + " " + st.MoneyBalance.Currency
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", w.Namespace, w.Name, st.Balance, st.PaidBalance, st.GrantedBalance,
-					st.PendingCredits, m, st.Phase)
+				runsOut := "unknown" // before the operator's first forecast
+				switch {
+				case st.RunsOutAt != nil:
+					runsOut = st.RunsOutAt.UTC().Format("2006-01-02T15:04:05Z")
+				case st.ForecastTime != nil || st.Phase != billingv1alpha1.WalletActive:
+					runsOut = "none"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", w.Namespace, w.Name, st.Balance, st.PaidBalance, st.GrantedBalance,
+					st.PendingCredits, m, runsOut, st.Phase)
 			}
 			return tw.Flush()
 		},
@@ -183,6 +190,61 @@ func (e *env) reportCmd() *cobra.Command {
 	cmd.Flags().StringVar(&to, "to", "", "End of the window, excluded (default: now).")
 	cmd.Flags().StringVar(&groupBy, "group-by", "", "hour, day (default), week or month.")
 	cmd.Flags().BoolVar(&csv, "csv", false, "Write the window's entries as CSV instead.")
+	return cmd
+}
+
+func (e *env) runwayCmd() *cobra.Command {
+	var days int
+	var window string
+	var csv bool
+	cmd := &cobra.Command{
+		Use:   "runway WALLET",
+		Short: "When the wallet runs out at its recent usage rate, with its expiries and auto top-ups, day by day (or --csv)",
+		Args:  args(1, 1),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if days < 1 || days > 90 {
+				return usageError{fmt.Errorf("--days %d: between 1 and 90", days)}
+			}
+			if err := e.connect(); err != nil {
+				return err
+			}
+			if _, err := e.wallet(cmd, a[0]); err != nil {
+				return err
+			}
+			q := url.Values{"days": {fmt.Sprint(days)}}
+			if window != "" {
+				q.Set("window", window)
+			}
+			if csv {
+				q.Set("format", "csv")
+				return e.streamReports(cmd, "forecasts/"+a[0], q, e.out)
+			}
+			f := &reportsv1alpha1.Forecast{}
+			if err := e.getReports(cmd, "forecasts/"+a[0], q, f); err != nil {
+				return err
+			}
+			if e.output != "" {
+				return e.print(f)
+			}
+			name := f.Namespace + "/" + f.Name
+			switch {
+			case f.RunsOutAt != nil:
+				fmt.Fprintf(e.out, "%s runs out at %s (in %.1f days) at %s credits a day over the last %s\n", name,
+					f.RunsOutAt.UTC().Format("2006-01-02T15:04:05Z"), f.RunsOutAt.Sub(f.At.Time).Hours()/24, f.RatePerDay, f.Window)
+			default:
+				fmt.Fprintf(e.out, "%s does not run out within %d days at %s credits a day over the last %s\n", name, len(f.Days), f.RatePerDay, f.Window)
+			}
+			tw := tabwriter.NewWriter(e.out, 0, 4, 3, ' ', 0)
+			fmt.Fprintln(tw, "DAY ENDING\tCONSUMED\tUNSERVED\tTOPPED UP\tEXPIRED\tAVAILABLE\tDEBT")
+			for _, d := range f.Days {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.End.UTC().Format("2006-01-02T15:04Z"), d.Consumed, d.Unserved, d.ToppedUp, d.Expired, d.Available, d.Debt)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().IntVar(&days, "days", 30, "How many days to project, 1 to 90.")
+	cmd.Flags().StringVar(&window, "window", "", "The trailing window the rate is read from, whole hours (default 168h).")
+	cmd.Flags().BoolVar(&csv, "csv", false, "Write the days as CSV instead.")
 	return cmd
 }
 

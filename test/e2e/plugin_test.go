@@ -122,7 +122,7 @@ spec: {currency: USD, rate: "0.01"}
 	})
 
 	It("shows balances, history and a consumption report", func() {
-		Eventually(func() string { return ok("balance", "main") }).Should(MatchRegexp(`(?m)^e2e-plugin\s+main\s+69\.5\s+15\s+54\.5\s+0\s+0\.695 USD\s+Active$`))
+		Eventually(func() string { return ok("balance", "main") }).Should(MatchRegexp(`(?m)^e2e-plugin\s+main\s+69\.5\s+15\s+54\.5\s+0\s+0\.695 USD\s+(none|unknown)\s+Active$`))
 		Expect(ok("balance", "-A")).To(MatchRegexp(`(?m)^e2e-plugin\s+main\s+69\.5\s`))
 		var ws []billingv1alpha1.Wallet
 		Expect(json.Unmarshal([]byte(ok("balance", "-o", "json")), &ws)).To(Succeed())
@@ -136,11 +136,23 @@ spec: {currency: USD, rate: "0.01"}
 		Expect(json.Unmarshal([]byte(ok("history", "main", "-o", "json")), &list)).To(Succeed())
 		Expect(list.Items).To(HaveLen(7))
 
+		By("runway: the debits are of the current hour, which the rate's window does not hold yet")
+		out = ok("runway", "main", "--days", "3")
+		Expect(out).To(HavePrefix("e2e-plugin/main does not run out within 3 days at 0 credits a day over the last 168h\n"))
+		Expect(strings.Split(strings.TrimSpace(out), "\n")).To(HaveLen(5), "the summary, a header and three days")
+		Expect(out).To(MatchRegexp(`(?m)^\S+\s+0\s+0\s+0\s+0\s+69\.5\s+0$`))
+		csv := ok("runway", "main", "--days", "2", "--csv")
+		Expect(strings.Split(strings.TrimSpace(csv), "\n")).To(HaveLen(3))
+		Expect(csv).To(HavePrefix("start,end,consumed,unserved,topped_up,expired,available,debt,currency\n"))
+		_, badDays, code := run("runway", "main", "--days", "91")
+		Expect(code).NotTo(BeZero())
+		Expect(badDays).To(ContainSubstring("--days 91: between 1 and 90"))
+
 		out = ok("report", "main", "--group-by", "day")
 		Expect(out).To(ContainSubstring("e2e-plugin/main debited per day"))
 		Expect(out).To(MatchRegexp(`█+ 30\.5`))
 		Expect(out).To(ContainSubstring("total debited 30.5 in 2 debits"))
-		csv := ok("report", "main", "--csv")
+		csv = ok("report", "main", "--csv")
 		Expect(strings.Split(csv, "\n")[0]).To(ContainSubstring("type"))
 		Expect(strings.Count(csv, "\ndebit,") + strings.Count(csv, ",debit,")).To(BeNumerically(">=", 2))
 	})
