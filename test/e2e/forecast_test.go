@@ -30,20 +30,7 @@ var _ = Describe("runway", Ordered, func() {
 	AfterAll(func() { _, _ = kubectlErr("delete", "namespace", ns, "--wait=false") })
 
 	It("fills the Wallet's runsOutAt from recorded usage and serves the forecast", func() {
-		_, _ = kubectlErr("create", "namespace", ns)
-		applyYAML(fmt.Sprintf(`apiVersion: billing.walletop.io/v1alpha1
-kind: Wallet
-metadata: {name: main, namespace: %[1]s}
-spec: {currency: USD}
----
-apiVersion: billing.walletop.io/v1alpha1
-kind: WalletTransaction
-metadata: {name: buy, namespace: %[1]s}
-spec: {walletRef: {name: main}, type: TopUp, paidCredits: "100"}
-`, ns))
-		Eventually(func() string {
-			return kubectl("get", "wallet", "main", "-n", ns, "-o", "jsonpath={.status.balance}")
-		}).WithTimeout(time.Minute).Should(Equal("100"))
+		fundedWallet(ns, "100")
 
 		By("a week of usage at 10 a day, recorded through the reports API: 30 left, three days of runway")
 		var usages strings.Builder

@@ -29,20 +29,7 @@ var _ = Describe("previews", Ordered, func() {
 	AfterAll(func() { _, _ = kubectlErr("delete", "namespace", ns, "--wait=false") })
 
 	It("answers kubectl create -f preview.yaml -o yaml with the grants a debit would draw, writing nothing", func() {
-		_, _ = kubectlErr("create", "namespace", ns)
-		applyYAML(fmt.Sprintf(`apiVersion: billing.walletop.io/v1alpha1
-kind: Wallet
-metadata: {name: main, namespace: %[1]s}
-spec: {currency: USD}
----
-apiVersion: billing.walletop.io/v1alpha1
-kind: WalletTransaction
-metadata: {name: buy, namespace: %[1]s}
-spec: {walletRef: {name: main}, type: TopUp, paidCredits: "10"}
-`, ns))
-		Eventually(func() string {
-			return kubectl("get", "wallet", "main", "-n", ns, "-o", "jsonpath={.status.balance}")
-		}).WithTimeout(time.Minute).Should(Equal("10"))
+		fundedWallet(ns, "10")
 		file := fmt.Sprintf("%s/preview.yaml", GinkgoT().TempDir())
 		Expect(writeFile(file, fmt.Sprintf(`apiVersion: reports.walletop.io/v1alpha1
 kind: Preview
@@ -56,3 +43,23 @@ spec: {wallet: main, type: Debit, credits: "4", origin: api}
 		Expect(kubectl("get", "wallet", "main", "-n", ns, "-o", "jsonpath={.status.balance}/{.status.ledgerSequence}")).To(Equal("10/1"))
 	})
 })
+
+// fundedWallet creates namespace ns with Wallet main (USD) and a TopUp
+// "buy" of credits paid credits, and waits for the operator to apply it.
+func fundedWallet(ns, credits string) {
+	GinkgoHelper()
+	_, _ = kubectlErr("create", "namespace", ns)
+	applyYAML(fmt.Sprintf(`apiVersion: billing.walletop.io/v1alpha1
+kind: Wallet
+metadata: {name: main, namespace: %[1]s}
+spec: {currency: USD}
+---
+apiVersion: billing.walletop.io/v1alpha1
+kind: WalletTransaction
+metadata: {name: buy, namespace: %[1]s}
+spec: {walletRef: {name: main}, type: TopUp, paidCredits: "%[2]s"}
+`, ns, credits))
+	Eventually(func() string {
+		return kubectl("get", "wallet", "main", "-n", ns, "-o", "jsonpath={.status.balance}")
+	}).WithTimeout(time.Minute).Should(Equal(credits))
+}
