@@ -234,6 +234,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: e2e-editor}]
 		},
 		Entry(nil, "get", "balances.reports.walletop.io", true, true),
 		Entry(nil, "list", "balances.reports.walletop.io", true, true),
+		Entry(nil, "get", "forecasts.reports.walletop.io", true, true),
 		Entry(nil, "get", "consumptionreports.reports.walletop.io", true, true),
 		Entry(nil, "list", "transactions.reports.walletop.io", true, true),
 		Entry(nil, "list", "payments.reports.walletop.io", true, true),
