@@ -49,7 +49,7 @@ func ForecastPlan(w *billingv1alpha1.Wallet, now time.Time) ledger.ForecastPlan 
 			continue // disabled, as the operator runs it
 		}
 		// Validate checked every amount, the schedule and the duration.
-		fr := ledger.ForecastRule{Name: rule.Name, Priority: ledger.DefaultPriority}
+		fr := ledger.ForecastRule{Priority: ledger.DefaultPriority}
 		fr.Paid, _ = amount("paidCredits", string(rule.PaidCredits))
 		fr.Granted, _ = amount("grantedCredits", string(rule.GrantedCredits))
 		if rule.Method == billingv1alpha1.MethodTarget {

@@ -34,6 +34,7 @@ import (
 
 	reportsv1alpha1 "github.com/walletop/wallet-operator/api/reports/v1alpha1"
 	billingv1alpha1 "github.com/walletop/wallet-operator/api/v1alpha1"
+	"github.com/walletop/wallet-operator/internal/ledger"
 	"github.com/walletop/wallet-operator/internal/money"
 )
 
@@ -202,8 +203,8 @@ func (e *env) runwayCmd() *cobra.Command {
 		Short: "When the wallet runs out at its recent usage rate, with its expiries and auto top-ups, day by day (or --csv)",
 		Args:  args(1, 1),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if days < 1 || days > 90 {
-				return usageError{fmt.Errorf("--days %d: between 1 and 90", days)}
+			if days < 1 || days > ledger.MaxForecastDays {
+				return usageError{fmt.Errorf("--days %d: between 1 and %d", days, ledger.MaxForecastDays)}
 			}
 			if err := e.connect(); err != nil {
 				return err

@@ -48,7 +48,6 @@ const (
 // (Next set) or on a threshold (fires when the available balance falls to
 // or below Threshold, once per crossing while Armed).
 type ForecastRule struct {
-	Name string
 	// Next returns the first scheduled run after t; nil for a threshold rule.
 	Next      func(t time.Time) time.Time
 	Threshold money.Micros
@@ -122,10 +121,15 @@ type Forecaster interface {
 	Forecast(ctx context.Context, req ForecastRequest) (Forecast, error)
 }
 
+// ErrForecastLimit is a wallet beyond what a forecast plays: its state,
+// not the request, is at fault (so not ErrInvalid, which callers answer
+// with a 400).
+var ErrForecastLimit = errors.New("wallet beyond the forecast's limits")
+
 // errForecastOverflow is a forecast whose totals do not fit (a hostile
 // rule topping up near the limit again and again): an error, never a
 // wrapped figure.
-var errForecastOverflow = fmt.Errorf("%w: the forecast's totals overflow", ErrInvalid)
+var errForecastOverflow = fmt.Errorf("%w: the forecast's totals overflow", ErrForecastLimit)
 
 // Forecast plays a copy of the wallet forward by the ledger's own rules
 // (drawdown, debt, overdraft refusal, expiries): per day, the rules'
@@ -298,7 +302,7 @@ func newPlay(w *walletState, plan ForecastPlan, rates []ForecastRate) (*play, er
 		i, ok := index[sig.String()]
 		if !ok {
 			if len(p.groups) == MaxForecastGroups {
-				return nil, fmt.Errorf("%w: the wallet's usage falls under more than %d different sets of restricted grants, too many to forecast", ErrInvalid, MaxForecastGroups)
+				return nil, fmt.Errorf("%w: the wallet's usage falls under more than %d different sets of restricted grants, too many to forecast", ErrForecastLimit, MaxForecastGroups)
 			}
 			i = len(p.groups)
 			index[sig.String()] = i

@@ -203,7 +203,7 @@ func forecastOptions(v url.Values, o *reportsv1alpha1.ForecastOptions) error {
 	if s := v.Get("days"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 32)
 		if err != nil || n < 1 {
-			return fmt.Errorf("days=%q is not a whole number: give 1 to %d", s, ledger.MaxForecastDays)
+			return fmt.Errorf("days=%q: give a whole number of days from 1 to %d", s, ledger.MaxForecastDays)
 		}
 		o.Days = int32(n)
 	}

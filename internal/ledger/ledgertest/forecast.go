@@ -17,6 +17,7 @@ limitations under the License.
 package ledgertest
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -103,7 +104,7 @@ func forecastCases(t *testing.T, open Opener) {
 		f.usedPerDay("w", "10", "50")
 		at := f.clock.Now()
 		runsOut(t, f.forecast(ledger.ForecastRequest{Wallet: "w"}), at.Add(5*d)) // Feb 2
-		rule := ledger.ForecastRule{Name: "monthly", Next: monthly, Paid: m("100"), Priority: ledger.DefaultPriority}
+		rule := ledger.ForecastRule{Next: monthly, Paid: m("100"), Priority: ledger.DefaultPriority}
 		// 20 left when 100 arrive on Feb 1: 120 from the end of Jan 31's day
 		fc := f.forecast(ledger.ForecastRequest{Wallet: "w", Plan: ledger.ForecastPlan{Rules: []ledger.ForecastRule{rule}}})
 		if fc.Days[3].ToppedUp != m("100") || fc.Days[3].Available != m("110") {
@@ -146,7 +147,7 @@ func forecastCases(t *testing.T, open Opener) {
 		f := newFixture(t, open)
 		f.open("w", "0")
 		f.usedPerDay("w", "10", "100")
-		rule := ledger.ForecastRule{Name: "low", Threshold: m("20"), Armed: true, Paid: m("50"), Priority: ledger.DefaultPriority}
+		rule := ledger.ForecastRule{Threshold: m("20"), Armed: true, Paid: m("50"), Priority: ledger.DefaultPriority}
 		fc := f.forecast(ledger.ForecastRequest{Wallet: "w", Plan: ledger.ForecastPlan{Rules: []ledger.ForecastRule{rule}}})
 		// 100 at 10 a day reaches 20 on day 8: the rule fires there, and
 		// again every 5 days after
@@ -155,7 +156,7 @@ func forecastCases(t *testing.T, open Opener) {
 		}
 		runsOut(t, fc, time.Time{})
 		// a rule adding one micro-credit a time fires at most 24 times a day
-		rule = ledger.ForecastRule{Name: "drip", Threshold: m("50"), Armed: true, Paid: 1, Priority: ledger.DefaultPriority}
+		rule = ledger.ForecastRule{Threshold: m("50"), Armed: true, Paid: 1, Priority: ledger.DefaultPriority}
 		fc = f.forecast(ledger.ForecastRequest{Wallet: "w", Days: 10, Plan: ledger.ForecastPlan{Rules: []ledger.ForecastRule{rule}}})
 		if fc.Days[4].ToppedUp != 1 || fc.Days[5].ToppedUp != ledger.MaxForecastRuns {
 			t.Fatalf("days 5-6 = %+v %+v", fc.Days[4], fc.Days[5])
@@ -168,8 +169,8 @@ func forecastCases(t *testing.T, open Opener) {
 		f.usedPerDay("w", "10", "100")
 		everyMinute := func(t time.Time) time.Time { return t.Truncate(time.Minute).Add(time.Minute) }
 		var rules []ledger.ForecastRule
-		for i := range 5 {
-			rules = append(rules, ledger.ForecastRule{Name: fmt.Sprint("r", i), Next: everyMinute, Paid: 1, Priority: ledger.DefaultPriority})
+		for range 5 {
+			rules = append(rules, ledger.ForecastRule{Next: everyMinute, Paid: 1, Priority: ledger.DefaultPriority})
 		}
 		// 1,440 runs a day each play as 24
 		fc := f.forecast(ledger.ForecastRequest{Wallet: "w", Plan: ledger.ForecastPlan{Rules: rules}})
@@ -187,6 +188,25 @@ func forecastCases(t *testing.T, open Opener) {
 			}
 		}
 		runsOut(t, fc, time.Time{})
+	})
+
+	t.Run("TooManyRestrictionGroups", func(t *testing.T) {
+		f := newFixture(t, open)
+		f.open("w", "0")
+		f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "any", Paid: m("1000"), Priority: ledger.DefaultPriority}))
+		// each endpoint has a grant of its own: 65 ways to draw usage
+		for i := range ledger.MaxForecastGroups + 1 {
+			e := fmt.Sprint("/e", i)
+			f.must(f.s.TopUp(ctx, ledger.TopUpRequest{Wallet: "w", Key: "only" + e, Granted: m("1"), Priority: ledger.DefaultPriority,
+				AppliesTo: ledger.AppliesTo{Endpoints: []string{e}}}))
+			f.must(f.s.Debit(ctx, ledger.DebitRequest{Wallet: "w", Key: "use" + e, Credits: m("0.5"), Origin: "api", Endpoint: e,
+				Timestamp: f.clock.Now().Add(-time.Hour)}))
+		}
+		_, err := f.s.Forecast(ctx, ledger.ForecastRequest{Wallet: "w"})
+		expectErr(t, err, ledger.ErrForecastLimit)
+		if errors.Is(err, ledger.ErrInvalid) {
+			t.Fatalf("%v: the wallet's state, not the request, is at fault", err)
+		}
 	})
 
 	t.Run("WalletEnds", func(t *testing.T) {

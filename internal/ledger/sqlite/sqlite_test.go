@@ -276,13 +276,13 @@ func BenchmarkForecast(b *testing.B) {
 		rules      []ledger.ForecastRule
 	}{
 		{"typical", 2, 0, []ledger.ForecastRule{
-			{Name: "monthly", Next: monthly, Paid: 500_000_000, Priority: 50},
-			{Name: "low", Threshold: 50_000_000, Armed: true, Paid: 100_000_000, Priority: 50},
+			{Next: monthly, Paid: 500_000_000, Priority: 50},
+			{Threshold: 50_000_000, Armed: true, Paid: 100_000_000, Priority: 50},
 		}},
 		{"hostile", 1000, 20, func() []ledger.ForecastRule {
 			var rs []ledger.ForecastRule
-			for i := range 5 {
-				rs = append(rs, ledger.ForecastRule{Name: fmt.Sprint("r", i), Next: everyMinute, Paid: 1, Priority: 50})
+			for range 5 {
+				rs = append(rs, ledger.ForecastRule{Next: everyMinute, Paid: 1, Priority: 50})
 			}
 			return rs
 		}()},
