@@ -383,8 +383,16 @@ func (l load) check(applied <-chan error) {
 			out, _ := kubectlErr("get", "wallet", name, "-n", l.ns, "-o", "jsonpath={.status.balance}")
 			return out
 		}).WithTimeout(60*time.Second).Should(Equal(balance.String()), "wallet %s", name)
+		// Right after a kill the aggregator may still answer 503 until it
+		// reaches the new Pod: a retry, not a lost entry. The balance read
+		// must then be exact.
+		var raw string
+		Eventually(func() error {
+			var err error
+			raw, err = kubectlErr("get", "--raw", reportsAPI+"/namespaces/"+l.ns+"/balances/"+name)
+			return err
+		}).WithTimeout(60*time.Second).WithPolling(2*time.Second).Should(Succeed(), "live balance of %s", name)
 		var live struct{ Balance string }
-		raw := kubectl("get", "--raw", reportsAPI+"/namespaces/"+l.ns+"/balances/"+name)
 		Expect(json.Unmarshal([]byte(raw), &live)).To(Succeed())
 		Expect(live.Balance).To(Equal(balance.String()), "live balance of %s", name)
 	}
